@@ -1,0 +1,50 @@
+"""Interrupting WebAssembly execution from a Python host, on wasmtime.
+
+A port of Wasmer's `early_exit` example: the host function raises ExitCode,
+the guest stops, and the host tells the outcomes apart.
+"""
+
+from .exit_code import ExitCode
+from .guest import GUEST_WAT, ModuleError, compile_guest, load_module
+from .host import HostBehaviour, HostFailure, define_env, early_exit, host_function
+from .interrupting import DEFAULT_TIMEOUT, Stopper, call_interruptibly, interruptible_config
+from .outcome import ExitedEarly, Failed, Interrupted, Outcome, Returned, call_run, trap_report
+from .running import Example, run_example
+from .signatures import RUN_SIGNATURE, describe
+from .typed import SignatureError, TypedRun, typed_export, typed_run
+from .validation import I32_MAX, I32_MIN, check_i32
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "GUEST_WAT",
+    "I32_MAX",
+    "I32_MIN",
+    "RUN_SIGNATURE",
+    "Example",
+    "ExitCode",
+    "ExitedEarly",
+    "Failed",
+    "HostBehaviour",
+    "HostFailure",
+    "Interrupted",
+    "ModuleError",
+    "Outcome",
+    "Returned",
+    "SignatureError",
+    "Stopper",
+    "TypedRun",
+    "call_interruptibly",
+    "call_run",
+    "check_i32",
+    "compile_guest",
+    "define_env",
+    "describe",
+    "early_exit",
+    "host_function",
+    "interruptible_config",
+    "load_module",
+    "run_example",
+    "trap_report",
+    "typed_export",
+    "typed_run",
+]

@@ -1,0 +1,126 @@
+"""The guest: the WebAssembly module that calls back into the host."""
+
+from __future__ import annotations
+
+import os
+import weakref
+from pathlib import Path
+from typing import Union
+
+import wasmtime
+
+from .signatures import RUN_SIGNATURE, EARLY_EXIT_SIGNATURE, describe, matches
+
+# The guest of the guide, in WebAssembly text. `run` calls the host's
+# `early_exit` first; the addition after it only happens if the host lets
+# the call return normally.
+GUEST_WAT = """\
+(module
+  ;; The host provides this function; the guest only knows its name and type.
+  (import "env" "early_exit" (func $early_exit))
+
+  (func $run (export "run") (param $x i32) (param $y i32) (result i32)
+    ;; Ask the host whether to go on. Our host answers by raising ExitCode,
+    ;; so execution never comes back here.
+    call $early_exit
+
+    ;; Only reached when early_exit returns normally.
+    local.get $x
+    local.get $y
+    i32.add)
+)
+"""
+
+ModuleSource = Union[str, bytes, os.PathLike]
+
+WASM_MAGIC = b"\0asm"
+
+
+class ModuleError(ValueError):
+    """A module that cannot be loaded or does not fit the tutorial's host."""
+
+
+_compiled: "weakref.WeakKeyDictionary[wasmtime.Engine, wasmtime.Module]" = weakref.WeakKeyDictionary()
+
+
+def compile_guest(engine: wasmtime.Engine) -> wasmtime.Module:
+    """Compile the tutorial's guest for `engine`, once per engine."""
+    module = _compiled.get(engine)
+    if module is None:
+        module = wasmtime.Module(engine, GUEST_WAT)
+        _compiled[engine] = module
+    return module
+
+
+def read_source(source: ModuleSource) -> tuple[Union[str, bytes], str]:
+    """Return a module's text or bytes, and a name for it in messages."""
+    if isinstance(source, bytes):
+        return source, "the given bytes"
+    if isinstance(source, str) and source.lstrip().startswith(("(", ";;")):
+        return source, "the given WAT text"
+    path = Path(source)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ModuleError(f"module file not found: {path}") from None
+    except IsADirectoryError:
+        raise ModuleError(f"module path is a directory, not a file: {path}") from None
+    except OSError as error:
+        raise ModuleError(f"cannot read module file {path}: {error.strerror}") from None
+    if path.suffix == ".wasm" and not data.startswith(WASM_MAGIC):
+        raise ModuleError(f"{path} is not a WebAssembly binary: it does not start with the \\0asm magic bytes")
+    if not data.startswith(WASM_MAGIC):
+        try:
+            return data.decode("utf-8"), str(path)
+        except UnicodeDecodeError:
+            raise ModuleError(f"{path} is neither a WebAssembly binary nor UTF-8 WAT text") from None
+    return data, str(path)
+
+
+def _compile_message(error: wasmtime.WasmtimeError, name: str) -> str:
+    """Turn wasmtime's compile error into one line that says where."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    what = lines[0] if lines else "unknown error"
+    where = next((line[len("--> "):] for line in lines if line.startswith("--> ")), None)
+    if where is not None:
+        # wasmtime names WAT text "<anon>:LINE:COL"; keep only the position.
+        position = where.rsplit(":", 2)[-2:]
+        return f"cannot compile {name}: {what} at line {position[0]}, column {position[1]}"
+    cause = lines[-1] if len(lines) > 1 else ""
+    return f"cannot compile {name}: {what}" + (f" ({cause})" if cause and cause != what else "")
+
+
+def load_module(engine: wasmtime.Engine, source: ModuleSource) -> wasmtime.Module:
+    """Compile a learner's module (WAT text, bytes, or a .wat/.wasm path) and check its shape."""
+    data, name = read_source(source)
+    if isinstance(data, bytes) and not data.startswith(WASM_MAGIC):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ModuleError(f"{name} are neither a WebAssembly binary nor UTF-8 WAT text") from None
+    try:
+        module = wasmtime.Module(engine, data)
+    except wasmtime.WasmtimeError as error:
+        raise ModuleError(_compile_message(error, name)) from None
+    check_shape(module, name)
+    return module
+
+
+def check_shape(module: wasmtime.Module, name: str = "the module") -> None:
+    """Raise ModuleError unless the module imports only env.early_exit and exports run."""
+    for imp in module.imports:
+        if (imp.module, imp.name) != ("env", "early_exit"):
+            raise ModuleError(
+                f"{name} imports {imp.module}.{imp.name}, which the tutorial's host does not "
+                "provide (it provides only env.early_exit)"
+            )
+        if not matches(imp.type, EARLY_EXIT_SIGNATURE):
+            raise ModuleError(
+                f"{name} imports env.early_exit as {describe(imp.type)}, "
+                f"expected {describe(EARLY_EXIT_SIGNATURE)}"
+            )
+    exports = {exp.name: exp.type for exp in module.exports}
+    if "run" not in exports:
+        raise ModuleError(f"{name} does not export a function named `run`")
+    if not matches(exports["run"], RUN_SIGNATURE):
+        raise ModuleError(f"{name} exports `run` as {describe(exports['run'])}, expected {describe(RUN_SIGNATURE)}")

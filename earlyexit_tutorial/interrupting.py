@@ -1,0 +1,104 @@
+"""Interrupting from outside: deadlines, fuel, a Stop button and the kernel's interrupt."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable, Optional
+
+import wasmtime
+
+from .outcome import Failed, Interrupted, Outcome
+
+# Every call the tutorial makes for the learner has a deadline, so no cell and
+# no widget can hang the kernel, even with a guest that loops forever.
+DEFAULT_TIMEOUT = 10.0
+
+# "No fuel budget": the engine counts fuel for every store, so give plenty.
+UNLIMITED_FUEL = 2**63 - 1
+
+
+def interruptible_config() -> wasmtime.Config:
+    """A wasmtime Config with epoch interruption and fuel metering turned on."""
+    config = wasmtime.Config()
+    config.epoch_interruption = True
+    config.consume_fuel = True
+    return config
+
+
+class Stopper:
+    """Stops whatever guest runs on one engine, and remembers why."""
+
+    def __init__(self, engine: wasmtime.Engine) -> None:
+        self.engine = engine
+        self.reason: Optional[str] = None
+
+    def stop(self, reason: str = "stop") -> None:
+        """Interrupt the running guest now; safe to call from any thread."""
+        # The reason is written before the epoch moves, so the caller that
+        # sees the INTERRUPT trap also sees why.
+        self.reason = reason
+        self.engine.increment_epoch()
+
+
+def check_limits(timeout: Optional[float], fuel: Optional[int]) -> None:
+    """Reject a deadline or a fuel budget that makes no sense, with a clear error."""
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if fuel is not None:
+        if isinstance(fuel, bool) or not isinstance(fuel, int) or not 0 <= fuel <= UNLIMITED_FUEL:
+            raise ValueError(f"fuel must be an integer in 0..{UNLIMITED_FUEL}, got {fuel!r}")
+
+
+def call_interruptibly(
+    call: Callable[[], Outcome],
+    store: wasmtime.Store,
+    stopper: Stopper,
+    *,
+    timeout: Optional[float] = DEFAULT_TIMEOUT,
+    fuel: Optional[int] = None,
+) -> Outcome:
+    """Run `call` (which calls into `store`) so that a deadline, fuel, stop() or Ctrl-C can end it."""
+    check_limits(timeout, fuel)
+    budget = UNLIMITED_FUEL if fuel is None else fuel
+    store.set_fuel(budget)
+    # Deadline one epoch ahead: the next increment_epoch() interrupts the guest.
+    store.set_epoch_deadline(1)
+    stopper.reason = None
+    result: list[Outcome] = []
+
+    def work() -> None:
+        try:
+            result.append(call())
+        except BaseException as error:  # noqa: BLE001 - e.g. KeyboardInterrupt raised by a host function
+            result.append(Failed(error))
+
+    # A signal handler cannot run while the main thread is inside wasm, so the
+    # guest runs in a worker and this thread waits where Ctrl-C can reach it.
+    worker = threading.Thread(target=work, name="earlyexit-guest", daemon=True)
+    worker.start()
+    _wait(worker, stopper, timeout)
+    outcome = result[0]
+    if isinstance(outcome, Failed) and isinstance(outcome.error, wasmtime.Trap):
+        code = outcome.error.trap_code
+        if code == wasmtime.TrapCode.OUT_OF_FUEL:
+            return Interrupted("fuel", outcome.error, fuel_consumed=budget - store.get_fuel())
+        if code == wasmtime.TrapCode.INTERRUPT:
+            return Interrupted(stopper.reason or "stop", outcome.error, timeout=timeout)
+    return outcome
+
+
+def _wait(worker: threading.Thread, stopper: Stopper, timeout: Optional[float]) -> None:
+    """Wait for the worker; stop the guest at the deadline or on KeyboardInterrupt."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while worker.is_alive():
+        try:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                stopper.stop("deadline")
+                deadline = None  # once is enough; now wait for the unwind
+                continue
+            worker.join(remaining)
+        except KeyboardInterrupt:
+            stopper.stop("kernel")
