@@ -1,0 +1,120 @@
+"""Widgets: a panel to choose the arguments and the host's behaviour, and a Stop button."""
+
+from __future__ import annotations
+
+import threading
+from typing import Optional
+
+import ipywidgets as w
+
+from .exit_code import U32_MAX, ExitCode
+from .host import HostBehaviour
+from .interrupting import DEFAULT_TIMEOUT
+from .outcome import Outcome
+from .running import Example
+from .validation import I32_MAX, I32_MIN, check_i32, parse_int
+
+BEHAVIOURS = [
+    ("exit early with the code", HostBehaviour.EXIT.value),
+    ("return normally", HostBehaviour.RETURN.value),
+    ("raise another error", HostBehaviour.ERROR.value),
+]
+
+_ERROR_STYLE = "color: var(--jp-error-color1, #c62828)"
+
+
+def read_choices(x: str, y: str, code: str) -> tuple[int, int, int]:
+    """Turn the panel's texts into checked (x, y, exit code), or raise a clear error."""
+    x_value = check_i32("x", parse_int("x", x))
+    y_value = check_i32("y", parse_int("y", y))
+    code_value = ExitCode(parse_int("exit code", code)).code  # ExitCode checks the u32 range
+    return x_value, y_value, code_value
+
+
+def show_outcome(out: w.Output, outcome: Outcome, x: int, y: int) -> None:
+    """Write an outcome's message into an Output widget, with the call's diagram if available."""
+    out.append_stdout(outcome.message + "\n")
+    try:
+        from .diagram import call_diagram
+    except ImportError:  # the diagram is an extra; the message is what counts
+        return
+    out.append_display_data(call_diagram(outcome, x, y))
+
+
+def run_panel(example: Optional[Example] = None) -> w.VBox:
+    """A panel to pick x, y, the exit code and the host's behaviour, then run the guest."""
+    example = example or Example()
+    x = w.Text(value="1", description="x", placeholder=f"{I32_MIN}..{I32_MAX}")
+    y = w.Text(value="7", description="y", placeholder=f"{I32_MIN}..{I32_MAX}")
+    code = w.Text(value="1", description="exit code", placeholder=f"0..{U32_MAX}")
+    behaviour = w.Dropdown(options=BEHAVIOURS, value=HostBehaviour.EXIT.value, description="early_exit")
+    run = w.Button(description="Run", button_style="primary", icon="play")
+    feedback = w.HTML(value="")
+    out = w.Output(layout=w.Layout(min_height="2em"))
+
+    def validate(_change: object = None) -> bool:
+        try:
+            read_choices(x.value, y.value, code.value)
+        except ValueError as error:
+            feedback.value = f'<span style="{_ERROR_STYLE}">{error}</span>'
+            run.disabled = True
+            return False
+        feedback.value = ""
+        run.disabled = False
+        return True
+
+    def on_run(_button: object) -> None:
+        out.outputs = ()  # clear the previous result (works with or without a front end)
+        try:
+            xv, yv, cv = read_choices(x.value, y.value, code.value)
+        except ValueError as error:
+            out.append_stdout(f"error: {error}\n")
+            return
+        example.set_host(behaviour.value, cv)
+        show_outcome(out, example.run(xv, yv), xv, yv)
+
+    for field in (x, y, code):
+        field.observe(validate, names="value")
+    run.on_click(on_run)
+    panel = w.VBox([w.HBox([x, y]), w.HBox([code, behaviour]), feedback, run, out])
+    # Handles for tests and for curious learners.
+    panel.example, panel.x, panel.y, panel.code = example, x, y, code
+    panel.behaviour, panel.run_button, panel.feedback, panel.out = behaviour, run, feedback, out
+    return panel
+
+
+def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: float = DEFAULT_TIMEOUT) -> w.VBox:
+    """A Start and a Stop button: run the guest in the background and stop it on demand."""
+    check_i32("x", x)
+    check_i32("y", y)
+    start = w.Button(description="Start", button_style="primary", icon="play")
+    stop = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+    status = w.Label(value="idle")
+    out = w.Output(layout=w.Layout(min_height="2em"))
+    panel = w.VBox([w.HBox([start, stop, status]), out])
+    panel.thread = None
+
+    def work() -> None:
+        outcome = example.run(x, y, timeout=timeout)
+        out.append_stdout(outcome.message + "\n")
+        status.value = "idle"
+        start.disabled, stop.disabled = False, True
+
+    def on_start(_button: object) -> None:
+        if panel.thread is not None and panel.thread.is_alive():
+            return  # one guest at a time: a store is used by one thread only
+        out.outputs = ()  # clear the previous result (works with or without a front end)
+        status.value = f"running (deadline {timeout:g} s)"
+        start.disabled, stop.disabled = True, False
+        # The cell must finish so the kernel can hear the Stop click.
+        panel.thread = threading.Thread(target=work, name="earlyexit-stop-panel", daemon=True)
+        panel.thread.start()
+
+    def on_stop(_button: object) -> None:
+        status.value = "stopping..."
+        example.stop()
+
+    start.on_click(on_start)
+    stop.on_click(on_stop)
+    panel.example, panel.start_button, panel.stop_button, panel.status, panel.out = example, start, stop, status, out
+    return panel
