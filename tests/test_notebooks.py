@@ -1,0 +1,51 @@
+"""The committed notebooks: executed, arced as STYLE.md asks, few ignored cells, widget state saved."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+SECTIONS = ["## Overview", "## Prerequisites", "## Imports", "## Summary", "### What's next", "## Resources and references"]
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_code_cell_was_executed_in_order(path):
+    cells = [c for c in load(path)["cells"] if c["cell_type"] == "code"]
+    counts = [c["execution_count"] for c in cells]
+    assert None not in counts, "a code cell was saved without running"
+    assert counts == list(range(1, len(cells) + 1)), "outputs are not from one Restart & Run All"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_arc_of_a_tutorial(path):
+    text = "\n".join("".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "markdown")
+    assert text.lstrip().startswith("# ")
+    positions = [text.find(s) for s in SECTIONS]
+    assert -1 not in positions, [s for s, p in zip(SECTIONS, positions) if p == -1]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_only_widget_or_timing_cells_ignore_their_output(path):
+    for cell in load(path)["cells"]:
+        if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
+            source = "".join(cell["source"])
+            assert "panel(" in source or "timeit" in source or "measure" in source, source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_widget_state_is_saved_for_static_rendering(path):
+    nb = load(path)
+    has_widgets = any("panel(" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    if not has_widgets:
+        pytest.skip("no widgets in this notebook")
+    state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    buttons = [m["state"].get("description") for m in state.values() if m["model_name"] == "ButtonModel"]
+    assert buttons, "no button in the saved widget state"

@@ -1,0 +1,116 @@
+"""The widget panels driven headlessly: set values, click, read the Output."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from earlyexit_tutorial import Example
+from earlyexit_tutorial.widgets import run_panel, stop_panel
+
+from .conftest import ENDLESS_WAT
+
+
+def stdout_of(out) -> str:
+    return "".join(o.get("text", "") for o in out.outputs if o.get("output_type") == "stream")
+
+
+def cli_last_line(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "earlyexit_tutorial", *args], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    return result.stdout.splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return run_panel()
+
+
+def choose(panel, x, y, code, behaviour):
+    panel.x.value, panel.y.value, panel.code.value, panel.behaviour.value = str(x), str(y), str(code), behaviour
+    panel.run_button.click()
+    return stdout_of(panel.out)
+
+
+@pytest.mark.parametrize(
+    "x, y, code, behaviour",
+    [
+        (1, 7, 1, "exit"),
+        (4, 5, 3, "return"),
+        (1, 7, 1, "error"),
+        (2147483647, 1, 0, "return"),
+        (-2147483648, -1, 4294967295, "return"),
+        (-2147483648, 2147483647, 4294967295, "exit"),
+        (0, 0, 0, "exit"),
+    ],
+)
+def test_panel_prints_what_the_command_line_prints(panel, x, y, code, behaviour):
+    text = choose(panel, x, y, code, behaviour)
+    expected = cli_last_line("--host", behaviour, "--exit-code", str(code), "--", str(x), str(y))
+    assert text == expected + "\n"  # one line: each click cleared the previous one
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("x", "2147483648", "x must be in the i32 range -2147483648..2147483647, got 2147483648"),
+        ("y", "-2147483649", "y must be in the i32 range -2147483648..2147483647, got -2147483649"),
+        ("x", "1.5", "x must be a whole number, got '1.5'"),
+        ("y", "", "y must be a whole number, got ''"),
+        ("code", "-1", "exit code must be in 0..4294967295, got -1"),
+        ("code", "4294967296", "exit code must be in 0..4294967295, got 4294967296"),
+    ],
+)
+def test_out_of_range_values_are_flagged_and_never_sent(field, value, message):
+    panel = run_panel()
+    getattr(panel, field).value = value
+    assert message in panel.feedback.value
+    assert panel.run_button.disabled
+    panel.run_button.click()  # a click from code still arrives: the callback checks again
+    assert stdout_of(panel.out) == f"error: {message}\n"
+    getattr(panel, field).value = "1"
+    assert panel.feedback.value == "" and not panel.run_button.disabled
+    panel.run_button.click()
+    assert stdout_of(panel.out).startswith("Exited early") or "found" in stdout_of(panel.out)
+
+
+def test_each_click_replaces_the_previous_result():
+    panel = run_panel()
+    for _ in range(3):
+        panel.run_button.click()
+    assert stdout_of(panel.out) == "Exited early with exit code: 1\n"
+
+
+def test_stop_panel_stops_an_endless_guest_from_another_thread():
+    panel = stop_panel(Example(ENDLESS_WAT), timeout=30)
+    panel.start_button.click()
+    assert panel.start_button.disabled and not panel.stop_button.disabled
+    time.sleep(0.2)
+    assert panel.thread.is_alive()
+    clicked = time.monotonic()
+    threading.Thread(target=panel.stop_button.click).start()
+    panel.thread.join(5)
+    assert not panel.thread.is_alive()
+    assert time.monotonic() - clicked < 1
+    assert stdout_of(panel.out) == "Interrupted: stopped by the Stop button\n"
+    assert not panel.start_button.disabled and panel.stop_button.disabled
+    # and again, in the same store
+    panel.start_button.click()
+    time.sleep(0.1)
+    panel.stop_button.click()
+    panel.thread.join(5)
+    assert stdout_of(panel.out) == "Interrupted: stopped by the Stop button\n"
+
+
+def test_stop_panel_has_a_deadline_of_its_own():
+    panel = stop_panel(Example(ENDLESS_WAT), timeout=0.3)
+    panel.start_button.click()
+    panel.thread.join(5)
+    assert stdout_of(panel.out) == "Interrupted: the guest ran past its 0.3 s deadline\n"
