@@ -14,12 +14,26 @@ from .signatures import RUN_SIGNATURE, describe
 from .typed import SignatureError, TypedRun, typed_export, typed_run
 from .validation import I32_MAX, I32_MIN, check_i32
 
+# The diagram is drawn in notebooks, not on the command line: import it on
+# first use, so `python -m earlyexit_tutorial` starts faster.
+_LAZY = {"CallDiagram": "diagram", "call_diagram": "diagram"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "DEFAULT_TIMEOUT",
     "GUEST_WAT",
     "I32_MAX",
     "I32_MIN",
     "RUN_SIGNATURE",
+    "CallDiagram",
     "Example",
     "ExitCode",
     "ExitedEarly",
@@ -33,6 +47,7 @@ __all__ = [
     "SignatureError",
     "Stopper",
     "TypedRun",
+    "call_diagram",
     "call_interruptibly",
     "call_run",
     "check_i32",

@@ -67,7 +67,9 @@ def _run(args: argparse.Namespace) -> int:
         example = Example(args.module, behaviour=args.host, exit_code=code, progress=print)
     except (ValueError, TypeError) as error:  # ModuleError is a ValueError
         if args.verbose:
-            raise
+            import traceback
+
+            traceback.print_exc()  # then the one-line message and status 2, as without --verbose
         prefix = "" if isinstance(error, ModuleError) else "bad input: "
         print(f"error: {prefix}{error}", file=sys.stderr)
         return BAD_INPUT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import weakref
 from pathlib import Path
 from typing import Union
@@ -54,13 +55,21 @@ def compile_guest(engine: wasmtime.Engine) -> wasmtime.Module:
 
 def read_source(source: ModuleSource) -> tuple[Union[str, bytes], str]:
     """Return a module's text or bytes, and a name for it in messages."""
-    if isinstance(source, bytes):
-        return source, "the given bytes"
-    if isinstance(source, str) and source.lstrip().startswith(("(", ";;")):
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        # wasmtime.wat2wasm returns a bytearray, a FileUpload widget a memoryview.
+        return bytes(source), "the module in the given bytes"  # a singular name: "... does not export"
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"a module must be WAT text, wasm bytes or a file path, got {type(source).__name__}")
+    if isinstance(source, str) and not source.strip().strip("\ufeff"):
+        raise ModuleError("the module source is empty: give WAT text, wasm bytes or a file path")
+    if isinstance(source, str) and (source.lstrip("\ufeff \t\r\n").startswith(("(", ";;")) or "\n" in source.strip()):
+        # Text over several lines is WAT, even with a typo before its first "(": no path has a line break.
         return source, "the given WAT text"
     path = Path(source)
     try:
         data = path.read_bytes()
+    except ValueError:  # e.g. an embedded NUL character: no file can have that name
+        raise ModuleError(f"module path is not a valid file name: {str(source)[:60]!r}") from None
     except FileNotFoundError:
         raise ModuleError(f"module file not found: {path}") from None
     except IsADirectoryError:
@@ -87,17 +96,29 @@ def _compile_message(error: wasmtime.WasmtimeError, name: str) -> str:
         position = where.rsplit(":", 2)[-2:]
         return f"cannot compile {name}: {what} at line {position[0]}, column {position[1]}"
     cause = lines[-1] if len(lines) > 1 else ""
+    cause = re.sub(r"^\d+: ", "", cause)  # wasmtime numbers its chain of causes: "1: Invalid input..."
     return f"cannot compile {name}: {what}" + (f" ({cause})" if cause and cause != what else "")
 
 
 def load_module(engine: wasmtime.Engine, source: ModuleSource) -> wasmtime.Module:
     """Compile a learner's module (WAT text, bytes, or a .wat/.wasm path) and check its shape."""
     data, name = read_source(source)
-    if isinstance(data, bytes) and not data.startswith(WASM_MAGIC):
+    if isinstance(data, str):
         try:
-            data = data.decode("utf-8")
+            data = data.encode("utf-8")
+        except UnicodeEncodeError as error:  # a lone surrogate, say
+            raise ModuleError(f"{name} cannot be encoded as UTF-8: {error.reason} at position {error.start}") from None
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark, as some editors write
+    if not data:
+        raise ModuleError(f"{name} is empty")
+    if data.startswith(b"\0") and not data.startswith(WASM_MAGIC):
+        # A NUL cannot start WAT text either, and wasmtime's message would list bytes over many lines.
+        raise ModuleError(f"{name} is not a WebAssembly binary: no \\0asm magic bytes at the start")
+    if not data.startswith(WASM_MAGIC):
+        try:
+            data.decode("utf-8")
         except UnicodeDecodeError:
-            raise ModuleError(f"{name} are neither a WebAssembly binary nor UTF-8 WAT text") from None
+            raise ModuleError(f"{name} is neither a WebAssembly binary nor UTF-8 WAT text") from None
     try:
         module = wasmtime.Module(engine, data)
     except wasmtime.WasmtimeError as error:

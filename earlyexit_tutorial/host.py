@@ -25,10 +25,12 @@ class HostFailure(RuntimeError):
 
 def early_exit(code: int = 1) -> Callable[[], None]:
     """Make a host function that stops the guest by raising ExitCode(code)."""
-    exit_code = ExitCode(code)  # validates the code now, not inside wasm
+    ExitCode(code)  # check the code now, in plain Python, not inside wasm
 
     def early_exit() -> None:
-        raise exit_code
+        # A fresh exception each call: re-raising one object would chain every
+        # call's traceback and wasm backtrace onto it.
+        raise ExitCode(code)
 
     return early_exit
 
@@ -40,10 +42,9 @@ def host_function(behaviour: HostBehaviour | str = HostBehaviour.EXIT, code: int
         return early_exit(code)
     if behaviour is HostBehaviour.RETURN:
         return lambda: None
-    failure = HostFailure("the host function failed on purpose")
 
     def failing_early_exit() -> None:
-        raise failure
+        raise HostFailure("the host function failed on purpose")
 
     return failing_early_exit
 

@@ -67,18 +67,25 @@ def call_interruptibly(
     store.set_epoch_deadline(1)
     stopper.reason = None
     result: list[Outcome] = []
+    # Set by the worker when it is done. Not Thread.join/is_alive: on Python
+    # 3.11 a KeyboardInterrupt inside join() marks a still-running thread as
+    # stopped (the bpo-45274 handling), so the wait would end with no result.
+    done = threading.Event()
 
     def work() -> None:
         try:
             result.append(call())
         except BaseException as error:  # noqa: BLE001 - e.g. KeyboardInterrupt raised by a host function
             result.append(Failed(error))
+        finally:
+            done.set()
 
     # A signal handler cannot run while the main thread is inside wasm, so the
     # guest runs in a worker and this thread waits where Ctrl-C can reach it.
     worker = threading.Thread(target=work, name="earlyexit-guest", daemon=True)
-    worker.start()
-    _wait(worker, stopper, timeout)
+    if not _wait(worker, done, stopper, timeout):
+        # Ctrl-C came before the worker existed: no guest ever ran.
+        return Interrupted("kernel", KeyboardInterrupt())
     outcome = result[0]
     if isinstance(outcome, Failed) and isinstance(outcome.error, wasmtime.Trap):
         code = outcome.error.trap_code
@@ -89,16 +96,48 @@ def call_interruptibly(
     return outcome
 
 
-def _wait(worker: threading.Thread, stopper: Stopper, timeout: Optional[float]) -> None:
-    """Wait for the worker; stop the guest at the deadline or on KeyboardInterrupt."""
+def _wait(worker: threading.Thread, done: threading.Event, stopper: Stopper, timeout: Optional[float]) -> bool:
+    """Start the worker and wait until it is done, stopping the guest at the deadline or on Ctrl-C.
+
+    Returns False only when a Ctrl-C came before the worker thread could start.
+    """
     deadline = None if timeout is None else time.monotonic() + timeout
-    while worker.is_alive():
+    starting = True
+    while True:
+        # Everything, worker.start() included, sits inside the try: a Ctrl-C
+        # landing anywhere here (even on the `while` test) still stops the guest.
         try:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                stopper.stop("deadline")
-                deadline = None  # once is enough; now wait for the unwind
-                continue
-            worker.join(remaining)
+            if starting:
+                starting = False  # never start() twice: that could run two guests
+                worker.start()
+            while not done.is_set():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    stopper.stop("deadline")
+                    deadline = None  # once is enough; now wait for the unwind
+                    continue
+                # Short steps: if SIGINT lands on another thread, the main thread
+                # is not woken early, and its handler runs at the next step.
+                done.wait(_STEP if remaining is None else min(remaining, _STEP))
+            return True
         except KeyboardInterrupt:
+            # Moving the epoch also stops a guest that has not entered wasm yet:
+            # its deadline was set before, so its first check traps.
             stopper.stop("kernel")
+            if not done.is_set() and not _began(worker):
+                return False
+
+
+def _began(worker: threading.Thread) -> bool:
+    """Whether `worker` was started at all, waiting briefly for a start in progress."""
+    # Thread.start() interrupted between creating the thread and seeing it run
+    # leaves a thread that will set its own started flag within microseconds.
+    for _ in range(100):
+        if worker.ident is not None:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+# How long the waiting thread sleeps between looks at the clock and at signals.
+_STEP = 0.05

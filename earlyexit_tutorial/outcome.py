@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
 import wasmtime
@@ -10,22 +9,60 @@ import wasmtime
 from .exit_code import ExitCode
 
 
-@dataclass(frozen=True)
-class Returned:
+class _Record:
+    """Base of the outcomes: compared, printed and matched by their fields, and read-only."""
+
+    # A hand-made frozen dataclass: importing dataclasses would add ~8 ms to the
+    # command line's cold start, which runs one call and exits.
+    __slots__ = ()
+    __match_args__: tuple[str, ...] = ()
+    _hidden: tuple[str, ...] = ()  # fields left out of repr()
+
+    def __init__(self, *values: object) -> None:
+        for name, value in zip(self.__match_args__, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__match_args__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._values()))
+
+    def __repr__(self) -> str:
+        shown = (f"{name}={getattr(self, name)!r}" for name in self.__match_args__ if name not in self._hidden)
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+class Returned(_Record):
     """`run` returned a value: the guest was not stopped (the guide's failure case)."""
 
+    __slots__ = __match_args__ = ("value",)
     value: int
+
+    def __init__(self, value: int) -> None:
+        super().__init__(value)
 
     @property
     def message(self) -> str:
         return f"Expected early termination with `ExitCode`, found: {self.value}"
 
 
-@dataclass(frozen=True)
-class ExitedEarly:
+class ExitedEarly(_Record):
     """The host's ExitCode stopped the guest (the guide's success case)."""
 
+    __slots__ = __match_args__ = ("exit_code",)
     exit_code: ExitCode
+
+    def __init__(self, exit_code: ExitCode) -> None:
+        super().__init__(exit_code)
 
     @property
     def code(self) -> int:
@@ -36,25 +73,34 @@ class ExitedEarly:
         return f"Exited early with exit code: {self.exit_code}"
 
 
-@dataclass(frozen=True)
-class Failed:
+class Failed(_Record):
     """The call failed with some other error, kept in `error` for inspection."""
 
+    __slots__ = __match_args__ = ("error",)
     error: BaseException
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
 
     @property
     def message(self) -> str:
         return f"Unknown error `{short_error(self.error)}` found. expected `ExitCode`"
 
 
-@dataclass(frozen=True)
-class Interrupted:
+class Interrupted(_Record):
     """The host stopped the guest from outside: deadline, Stop button, kernel interrupt or fuel."""
 
+    __slots__ = __match_args__ = ("reason", "error", "timeout", "fuel_consumed")
+    _hidden = ("error",)
     reason: str  # "deadline", "stop", "kernel" or "fuel"
-    error: BaseException = field(repr=False)
-    timeout: Optional[float] = None
-    fuel_consumed: Optional[int] = None
+    error: BaseException
+    timeout: Optional[float]
+    fuel_consumed: Optional[int]
+
+    def __init__(
+        self, reason: str, error: BaseException, timeout: Optional[float] = None, fuel_consumed: Optional[int] = None
+    ) -> None:
+        super().__init__(reason, error, timeout, fuel_consumed)
 
     @property
     def message(self) -> str:
@@ -64,7 +110,9 @@ class Interrupted:
             return "Interrupted: stopped by the Stop button"
         if self.reason == "kernel":
             return "Interrupted: stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)"
-        return f"Interrupted: the guest ran out of fuel after {self.fuel_consumed} units"
+        if self.reason == "fuel":
+            return f"Interrupted: the guest ran out of fuel after {self.fuel_consumed} units"
+        return f"Interrupted: {self.reason}"
 
 
 Outcome = Union[Returned, ExitedEarly, Failed, Interrupted]

@@ -6,6 +6,7 @@ from typing import Callable, Optional
 
 import wasmtime
 
+from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, compile_guest, load_module
 from .host import HostBehaviour, define_env, host_function
 from .interrupting import DEFAULT_TIMEOUT, Stopper, call_interruptibly, interruptible_config
@@ -43,17 +44,37 @@ class Example:
         self.linker = wasmtime.Linker(self.engine)
         # The guest gets a trampoline that asks self.host each time, so the
         # widget panel can change behaviour without re-instantiating.
-        define_env(self.linker, self.store, lambda: self.host())
+        define_env(self.linker, self.store, self._call_host)
         self.store.set_fuel(10_000_000)
         self.store.set_epoch_deadline(1)
         try:
             self.instance = self.linker.instantiate(self.store, self.module)
         except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
             raise ModuleError(f"cannot instantiate the module: {short_error(error)}") from None
+        except ExitCode as exit_code:  # a start function called env.early_exit
+            raise ModuleError(
+                f"cannot instantiate the module: its start function called env.early_exit, which exited with code {exit_code}"
+            ) from None
+        except Exception as error:  # e.g. the host's HostFailure, raised inside a start function
+            raise ModuleError(
+                f"cannot instantiate the module: its start function called env.early_exit, which raised "
+                f"{type(error).__name__}: {short_error(error)}"
+            ) from error
         self.run_func: TypedRun = typed_run(self.instance, self.store)
+
+    def _call_host(self) -> object:
+        """The guest's env.early_exit: call whatever host function is chosen now."""
+        try:
+            # Whatever it returns goes back to wasmtime, which rejects a value
+            # from a function typed to return nothing: a clear Failed outcome.
+            return self.host()
+        except BaseException as error:
+            _forget_earlier_raises(error)
+            raise
 
     def set_host(self, behaviour: HostBehaviour | str = HostBehaviour.EXIT, exit_code: int = 1) -> None:
         """Choose what the host's early_exit does on the next calls."""
+        ExitCode(exit_code)  # check the code for every behaviour, so a bad one is never kept silently
         self.host = host_function(behaviour, exit_code)
         self.behaviour = HostBehaviour(behaviour)
         self.exit_code = exit_code
@@ -88,3 +109,17 @@ def run_example(
     example = Example(module, behaviour=behaviour, exit_code=exit_code, progress=progress)
     progress("Calling `run` function...")
     return example.run(x, y, timeout=timeout, fuel=fuel)
+
+
+def _forget_earlier_raises(error: BaseException) -> None:
+    """Cut from `error`'s traceback the frames that earlier raises of the same object left there."""
+    # A learner's host may raise one prepared object on every call (`stop = ExitCode(1)`, then
+    # `raise stop`). Each raise puts this call's frames in front of the old traceback, so without
+    # the cut it grows with every call: ~90,000 frames kept alive after 10,000 calls. This call's
+    # frames come first; the old traceback begins where the last call caught it, in call_run.
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        if tb.tb_next.tb_frame.f_code is call_run.__code__:
+            tb.tb_next = None
+            return
+        tb = tb.tb_next

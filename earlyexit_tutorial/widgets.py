@@ -7,6 +7,7 @@ from typing import Optional
 
 import ipywidgets as w
 
+from .diagram import call_diagram
 from .exit_code import U32_MAX, ExitCode
 from .host import HostBehaviour
 from .interrupting import DEFAULT_TIMEOUT
@@ -34,10 +35,6 @@ def read_choices(x: str, y: str, code: str) -> tuple[int, int, int]:
 def show_outcome(out: w.Output, outcome: Outcome, x: int, y: int) -> None:
     """Write an outcome's message into an Output widget, with the call's diagram if available."""
     out.append_stdout(outcome.message + "\n")
-    try:
-        from .diagram import call_diagram
-    except ImportError:  # the diagram is an extra; the message is what counts
-        return
     out.append_display_data(call_diagram(outcome, x, y))
 
 
@@ -95,10 +92,13 @@ def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: float = DEFAUL
     panel.thread = None
 
     def work() -> None:
-        outcome = example.run(x, y, timeout=timeout)
-        out.append_stdout(outcome.message + "\n")
-        status.value = "idle"
-        start.disabled, stop.disabled = False, True
+        try:
+            out.append_stdout(example.run(x, y, timeout=timeout).message + "\n")
+        except Exception as error:  # never leave the buttons stuck on "running"
+            out.append_stdout(f"error: {error}\n")
+        finally:
+            status.value = "idle"
+            start.disabled, stop.disabled = False, True
 
     def on_start(_button: object) -> None:
         if panel.thread is not None and panel.thread.is_alive():

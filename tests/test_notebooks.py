@@ -34,10 +34,15 @@ def test_arc_of_a_tutorial(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_only_widget_or_timing_cells_ignore_their_output(path):
-    for cell in load(path)["cells"]:
-        if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", []):
-            source = "".join(cell["source"])
-            assert "panel(" in source or "timeit" in source or "measure" in source, source
+    ignored = [
+        "".join(cell["source"])
+        for cell in load(path)["cells"]
+        if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", [])
+    ]
+    for source in ignored:
+        # A live widget, or the live cost measurement (timings differ on every run).
+        assert "panel(" in source or "costs" in source, source
+    assert len(ignored) <= 3, "keep the unchecked cells few"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -1,0 +1,1 @@
+"""Measurements behind `make bench` (benchmarks/bench.py): what an early exit costs."""

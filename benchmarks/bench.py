@@ -1,0 +1,206 @@
+"""What an early exit costs: per-call cost, interrupt latency, notebook and start-up time.
+
+Run it as `.venv/bin/python benchmarks/bench.py` (or `make bench`); it prints
+one table and the targets with PASS or MISS. `--quick` runs fewer rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+# Run as a script, this file's folder is on sys.path, not the project's root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import calls, interrupts, startup  # noqa: E402
+from benchmarks.stats import Summary, summarize  # noqa: E402
+
+# The targets of issue 7.
+FAST_CALL_SPEEDUP = 3.0  # typed call vs Func.__call__, returning normally (aim)
+LATENCY_MS = 10.0  # interrupt latency, p90
+NOTEBOOK_RATIO = 1.5  # a notebook vs an empty one
+COLD_START_RATIO = 1.5  # python -m earlyexit_tutorial vs python -c "import wasmtime"
+
+
+class Report:
+    """Collects the table's sections and the targets' verdicts, then prints them."""
+
+    def __init__(self) -> None:
+        self.targets: list[tuple[str, str, bool]] = []
+
+    def section(self, title: str, header: Sequence[str], rows: list[Sequence[str]], notes: Sequence[str] = ()) -> None:
+        """Print one aligned section of the table."""
+        widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+        print(f"\n{title}")
+        for row in [header, *rows]:
+            cells = [str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+            print("  " + "  ".join(cells).rstrip())
+        for note in notes:
+            print(f"  note: {note}")
+        sys.stdout.flush()
+
+    def target(self, name: str, measured: str, ok: bool) -> None:
+        """Record a target and whether this run met it."""
+        self.targets.append((name, measured, ok))
+
+    def print_targets(self) -> None:
+        """Print the targets with PASS or MISS."""
+        self.section(
+            "Targets",
+            ["target", "measured", "verdict"],
+            [[name, measured, "PASS" if ok else "MISS"] for name, measured, ok in self.targets],
+        )
+
+
+def us(value: float) -> str:
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3f}"
+
+
+def row_calls(report: Report, repeat: int) -> None:
+    """Rows a and b: per-call cost in the package, in wasmtime, and in Node."""
+    costs = calls.python_call_costs(repeat=repeat)
+    names = {
+        "fast": "earlyexit_tutorial TypedRun (fast path)",
+        "fallback": "earlyexit_tutorial TypedRun (public path)",
+        "func": "wasmtime Func.__call__",
+    }
+    node = calls.node_call_costs(repeat=repeat)
+    if node is not None:
+        costs["node"] = node
+        names["node"] = f"Node {calls.node_version()} WebAssembly (V8)"
+    base = costs["func"]
+    rows = []
+    for key, name in names.items():
+        c = costs[key]
+        rows.append([
+            name,
+            us(c["normal"].min), us(c["normal"].median), f"{base['normal'].median / c['normal'].median:.1f}x",
+            us(c["exit"].min), us(c["exit"].median), f"{base['exit'].median / c['exit'].median:.1f}x",
+        ])
+    notes = ["speed-up = Func.__call__ median / this median (higher is faster)"]
+    fast = costs["fast"]
+    if node is None:
+        notes.append("Node row skipped: `node` is not on PATH")
+    else:
+        notes.append(
+            f"the fast path is {fast['normal'].median / node['normal'].median:.0f}x slower than Node returning "
+            f"normally and {fast['exit'].median / node['exit'].median:.0f}x slower exiting early: most of a "
+            "Python call is crossing into Python for the host's early_exit"
+        )
+    report.section(
+        "a/b. Cost of one call of run(1, 7), microseconds per call",
+        ["path", "normal min", "median", "speed-up", "exit min", "median", "speed-up"],
+        rows,
+        notes,
+    )
+    speedup = {arm: base[arm].median / fast[arm].median for arm in ("normal", "exit")}
+    report.target(
+        "typed call no slower than Func.__call__",
+        f"{speedup['normal']:.1f}x / {speedup['exit']:.1f}x (normal / exit)",
+        min(speedup.values()) >= 1.0,
+    )
+    report.target(
+        f"typed call {FAST_CALL_SPEEDUP:g}x faster than Func.__call__ (normal)",
+        f"{speedup['normal']:.1f}x",
+        speedup["normal"] >= FAST_CALL_SPEEDUP,
+    )
+
+
+def row_interrupts(report: Report, tries: int) -> None:
+    """Row c: interrupt latency of an endless guest."""
+    rows, notes = [], []
+    for name, measure in interrupts.LATENCY_ROWS.items():
+        try:
+            latencies = measure(tries)
+        except RuntimeError as error:
+            rows.append([name, "-", "-", "-", "failed"])
+            notes.append(f"{name}: {error}")
+            report.target(f"{name}: p90 < {LATENCY_MS:g} ms", "failed", False)
+            continue
+        if latencies is None:
+            rows.append([name, "-", "-", "-", "skipped"])
+            notes.append(f"{name}: needs the main thread and Python's own SIGINT handler")
+            continue
+        s = summarize(latencies)
+        rows.append([name, ms(s.median), ms(s.p90), ms(s.min), str(s.n)])
+        report.target(f"interrupt latency p90 < {LATENCY_MS:g} ms: {name.split(' (')[0]}", f"{ms(s.p90)} ms", s.p90 * 1e3 < LATENCY_MS)
+    notes.append("from the interrupt to control back in Python (the trap caught, or Example.run returning)")
+    report.section("c. Interrupt latency of a guest in an endless loop, milliseconds", ["interrupt", "median", "p90", "min", "tries"], rows, notes)
+
+
+def row_notebooks(report: Report, runs: int) -> None:
+    """Row d: executing each notebook headless against an empty notebook."""
+    baseline = startup.notebook_seconds(None, runs=runs)
+    rows = [["(empty notebook: kernel start-up)", f"{statistics.median(baseline):.2f}", f"{min(baseline):.2f}", "1.00x"]]
+    notes = []
+    paths = startup.notebook_paths()
+    for path in paths:
+        try:
+            times = startup.notebook_seconds(path, runs=runs)
+        except Exception as error:  # noqa: BLE001 - a failing notebook is a row, not a crash
+            rows.append([path.name, "-", "-", "failed"])
+            notes.append(f"{path.name}: {type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}")
+            report.target(f"{path.name} <= {NOTEBOOK_RATIO:g}x empty notebook", "failed", False)
+            continue
+        ratio = startup.ratio(times, baseline)
+        rows.append([path.name, f"{statistics.median(times):.2f}", f"{min(times):.2f}", f"{ratio:.2f}x"])
+        report.target(f"{path.name} <= {NOTEBOOK_RATIO:g}x empty notebook", f"{ratio:.2f}x", ratio <= NOTEBOOK_RATIO)
+    if not paths:
+        notes.append("no notebooks in notebooks/ yet: only the baseline is measured")
+    notes.append(f"nbclient, kernel python3, median of {runs} runs each")
+    report.section("d. Executing the notebooks headless, seconds", ["notebook", "median", "min", "ratio"], rows, notes)
+
+
+def row_cold_start(report: Report, runs: int) -> None:
+    """Row e: the command line's cold start against importing wasmtime alone."""
+    times = startup.cold_starts(runs=runs)
+    ratio = startup.ratio(times["module"], times["import"])
+    rows = [
+        ['python -c "import wasmtime"', ms(statistics.median(times["import"])), ms(min(times["import"])), "1.00x"],
+        ["python -m earlyexit_tutorial", ms(statistics.median(times["module"])), ms(min(times["module"])), f"{ratio:.2f}x"],
+    ]
+    report.section(
+        "e. Command-line cold start, milliseconds",
+        ["command", "median", "min", "ratio"],
+        rows,
+        [f"median of {runs} runs each, interleaved"],
+    )
+    report.target(f"cold start <= {COLD_START_RATIO:g}x import wasmtime", f"{ratio:.2f}x", ratio <= COLD_START_RATIO)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run every row and print the table; the exit status is 0 even if a target is missed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds: a rough table in a few seconds")
+    args = parser.parse_args(argv)
+    repeat, tries, nb_runs, cold_runs = (3, 5, 1, 3) if args.quick else (7, 20, 3, 10)
+    started = time.perf_counter()
+    print(f"What an early exit costs (Python {sys.version.split()[0]}, wasmtime {_wasmtime_version()}, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f})")
+    report = Report()
+    row_calls(report, repeat)
+    row_interrupts(report, tries)
+    row_notebooks(report, nb_runs)
+    row_cold_start(report, cold_runs)
+    report.print_targets()
+    print(f"\n(took {time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+def _wasmtime_version() -> str:
+    from earlyexit_tutorial._fastcall import wasmtime_version
+
+    return wasmtime_version() or "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

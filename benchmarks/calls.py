@@ -1,0 +1,100 @@
+"""Rows a and b: what one call of run(1, 7) costs, returning normally or exiting early."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Callable, Optional
+from unittest import mock
+
+import wasmtime
+
+from earlyexit_tutorial import GUEST_WAT, Example, ExitCode, TypedRun, typed
+from earlyexit_tutorial.interrupting import UNLIMITED_FUEL
+
+from .stats import Summary, per_call_us, summarize
+
+NODE_SCRIPT = Path(__file__).with_name("node_calls.js")
+
+# What each timed statement does; `run` is the callable under test.
+STATEMENTS = {
+    "normal": "run(store, 1, 7)",
+    "exit": "try:\n    run(store, 1, 7)\nexcept ExitCode:\n    pass",
+}
+
+
+def public_typed_run(func: wasmtime.Func, store: wasmtime.Store) -> TypedRun:
+    """A TypedRun held to the public Func.__call__, as when the fast path is unavailable."""
+    run = TypedRun(func)
+    with mock.patch.object(typed, "make_fast_i32_call", lambda func: None):
+        # The first call is always public; the second picks the path for
+        # the calls after it, here the public one.
+        run(store, 0, 0)
+        run(store, 0, 0)
+    return run
+
+
+def python_call_costs(*, repeat: int = 7, min_time: float = 0.05) -> dict[str, dict[str, Summary]]:
+    """Microseconds per call through each Python path, for each arm ("normal", "exit")."""
+    example = Example(behaviour="return")
+    store = example.store
+    # Enough fuel for any loop; the epoch deadline stays one tick ahead and
+    # nothing increments the epoch here.
+    store.set_fuel(UNLIMITED_FUEL)
+    store.set_epoch_deadline(1)
+    paths = {
+        "fast": example.run_func,
+        "fallback": public_typed_run(example.run_func.func, store),
+        "func": example.run_func.func,
+    }
+    for _ in range(2):  # the second call sets up the fast path
+        example.run_func(store, 0, 0)
+    costs: dict[str, dict[str, Summary]] = {name: {} for name in paths}
+    for arm, stmt in STATEMENTS.items():
+        example.set_host("return" if arm == "normal" else "exit")
+        for name, run in paths.items():
+            _check(run, store, arm)
+            namespace = {"run": run, "store": store, "ExitCode": ExitCode}
+            costs[name][arm] = per_call_us(stmt, namespace, repeat=repeat, min_time=min_time)
+    return costs
+
+
+def _check(run: Callable[..., int], store: wasmtime.Store, arm: str) -> None:
+    """Make sure the timed call does what its arm says, so the numbers mean something."""
+    try:
+        value = run(store, 1, 7)
+    except ExitCode:
+        if arm != "exit":
+            raise
+        return
+    if arm != "normal" or value != 8:
+        raise AssertionError(f"run(1, 7) returned {value} in the {arm} arm")
+
+
+def node_call_costs(*, repeat: int = 7, min_time: float = 0.05, node: Optional[str] = None) -> Optional[dict[str, Summary]]:
+    """Microseconds per call of the same guest in Node's WebAssembly, per arm; None without node."""
+    node = node or shutil.which("node")
+    if node is None:
+        return None
+    costs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        wasm = Path(tmp) / "guest.wasm"
+        wasm.write_bytes(wasmtime.wat2wasm(GUEST_WAT))
+        for arm in STATEMENTS:
+            out = subprocess.run(
+                [node, str(NODE_SCRIPT), str(wasm), arm, str(repeat), str(min_time)],
+                check=True, capture_output=True, text=True, timeout=120,
+            ).stdout
+            costs[arm] = summarize(json.loads(out)["us_per_call"])
+    return costs
+
+
+def node_version(node: Optional[str] = None) -> Optional[str]:
+    """`node --version`, or None when node is not on PATH."""
+    node = node or shutil.which("node")
+    if node is None:
+        return None
+    return subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()

@@ -1,0 +1,176 @@
+"""Row c: how long a guest that loops forever takes to give control back once interrupted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Callable, Optional
+
+import wasmtime
+
+from earlyexit_tutorial import Example, Interrupted
+
+# Calls the host once (so the host knows the guest started), then spins.
+ENDLESS_WAT = """\
+(module
+  (import "env" "early_exit" (func $early_exit))
+  (func (export "run") (param i32 i32) (result i32)
+    call $early_exit
+    (loop br 0)
+    i32.const 0))
+"""
+
+# How long the guest spins before it is interrupted, and how long one try may
+# take before the benchmark gives up on it.
+SPIN = 0.002
+PATIENCE = 5.0
+
+
+def epoch_latencies(tries: int = 20) -> list[float]:
+    """Seconds from engine.increment_epoch() to the Trap caught in Python, plain wasmtime."""
+    config = wasmtime.Config()
+    config.epoch_interruption = True
+    engine = wasmtime.Engine(config)
+    store = wasmtime.Store(engine)
+    started = threading.Event()
+    host = wasmtime.Func(store, wasmtime.FuncType([], []), started.set)
+    instance = wasmtime.Instance(store, wasmtime.Module(engine, ENDLESS_WAT), [host])
+    run = instance.exports(store)["run"]
+    latencies = []
+    for _ in range(tries):
+        started.clear()
+        store.set_epoch_deadline(1)
+        caught: list[float] = []
+
+        def spin() -> None:
+            try:
+                run(store, 1, 7)
+            except wasmtime.Trap:
+                caught.append(time.perf_counter())
+
+        worker = threading.Thread(target=spin, daemon=True)
+        worker.start()
+        start = _after_spin(started)
+        engine.increment_epoch()
+        worker.join(PATIENCE)
+        latencies.append(_latency(start, caught, "increment_epoch"))
+    return latencies
+
+
+def stop_latencies(tries: int = 20) -> list[float]:
+    """Seconds from Example.stop() to Example.run returning Interrupted("stop")."""
+    example, started = _endless_example()
+    latencies = []
+    for _ in range(tries):
+        started.clear()
+        returned: list[float] = []
+
+        def call() -> None:
+            outcome = example.run(1, 7, timeout=PATIENCE)
+            if isinstance(outcome, Interrupted) and outcome.reason == "stop":
+                returned.append(time.perf_counter())
+
+        worker = threading.Thread(target=call, daemon=True)
+        worker.start()
+        start = _after_spin(started)
+        example.stop()
+        worker.join(PATIENCE * 2)
+        latencies.append(_latency(start, returned, "Example.stop()"))
+    return latencies
+
+
+def sigint_latencies(tries: int = 20) -> Optional[list[float]]:
+    """Seconds from SIGINT sent to this process to Example.run returning Interrupted("kernel")."""
+    # This is what the kernel's stop button does: SIGINT to the whole process
+    # while a cell runs in the main thread. It needs Python's own handler.
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return None
+    example, started = _endless_example()
+    latencies = []
+    for _ in range(tries):
+        started.clear()
+        sent: list[float] = []
+
+        def interrupt() -> None:
+            if started.wait(PATIENCE) and _main_thread_waits():
+                time.sleep(SPIN)
+                sent.append(time.perf_counter())
+                os.kill(os.getpid(), signal.SIGINT)
+
+        sender = threading.Thread(target=interrupt, daemon=True)
+        sender.start()
+        try:
+            outcome = example.run(1, 7, timeout=PATIENCE)
+            returned = time.perf_counter()
+        except KeyboardInterrupt:
+            # It arrived before run() could catch it: stop the guest, count a miss.
+            example.stop()
+            raise RuntimeError("SIGINT escaped Example.run") from None
+        finally:
+            sender.join(PATIENCE)
+        if not (isinstance(outcome, Interrupted) and outcome.reason == "kernel") or not sent:
+            raise RuntimeError(f"SIGINT did not interrupt the guest: {outcome!r}")
+        latencies.append(returned - sent[0])
+    return latencies
+
+
+def _endless_example() -> tuple[Example, threading.Event]:
+    """An Example running the endless guest, whose host function says when it has started."""
+    example = Example(ENDLESS_WAT, behaviour="return")
+    started = threading.Event()
+    # The guest's env.early_exit calls example.host() each time it runs.
+    example.host = started.set
+    return example, started
+
+
+def _main_thread_waits() -> bool:
+    """Wait until the main thread blocks in call_interruptibly's wait, where Ctrl-C is caught."""
+    # On a busy machine the guest can start before the main thread reaches
+    # that wait; a SIGINT then lands outside the code that handles it.
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        if _blocked_in_package_wait(sys._current_frames().get(threading.main_thread().ident)):
+            return True
+        time.sleep(0.0005)
+    return False
+
+
+def _blocked_in_package_wait(frame: Optional[FrameType]) -> bool:
+    """Whether a stack is waiting in threading (not Thread.start), called from interrupting.py."""
+    in_threading = False
+    while frame is not None and Path(frame.f_code.co_filename).name == "threading.py":
+        if frame.f_code.co_name == "start":
+            return False  # still starting the worker, not yet in the wait
+        in_threading = True
+        frame = frame.f_back
+    if not in_threading or frame is None:
+        return False
+    return Path(frame.f_code.co_filename).parts[-2:] == ("earlyexit_tutorial", "interrupting.py")
+
+
+def _after_spin(started: threading.Event) -> float:
+    """Wait until the guest runs, let it spin a moment, and return the time."""
+    if not started.wait(PATIENCE):
+        raise RuntimeError("the guest did not start")
+    time.sleep(SPIN)
+    return time.perf_counter()
+
+
+def _latency(start: float, ends: list[float], what: str) -> float:
+    if not ends:
+        raise RuntimeError(f"{what} did not stop the guest within {PATIENCE} s")
+    return ends[0] - start
+
+
+LATENCY_ROWS: dict[str, Callable[[int], Optional[list[float]]]] = {
+    "engine.increment_epoch() (plain wasmtime)": epoch_latencies,
+    "Example.stop() (Stop button)": stop_latencies,
+    "SIGINT to the process (kernel interrupt)": sigint_latencies,
+}

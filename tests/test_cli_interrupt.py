@@ -1,0 +1,165 @@
+"""Issue 4, command line: Ctrl-C, --timeout and --fuel end an endless guest with one clear line."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENDLESS = '(module (import "env" "early_exit" (func)) (func (export "run") (param i32 i32) (result i32) (loop br 0) i32.const 0))'
+CALLING = "Calling `run` function..."
+KERNEL_MESSAGE = "Interrupted: stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)"
+STARTUP = 60.0  # seconds for the CLI to reach the call, on a busy machine
+RUN_TIMEOUT = 60.0  # seconds for a whole CLI run that should end by itself
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+
+
+@pytest.fixture
+def endless(tmp_path):
+    path = tmp_path / "endless.wat"
+    path.write_text(ENDLESS)
+    return path
+
+
+def cli_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "earlyexit_tutorial", *args]
+
+
+def cli_env() -> dict:
+    return dict(os.environ, PYTHONUNBUFFERED="1")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        cli_command(*args), capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=RUN_TIMEOUT
+    )
+
+
+def test_ctrl_c_exits_130_with_one_line(endless):
+    proc = subprocess.Popen(
+        cli_command("--module", str(endless), "--timeout", "30"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+    )
+    lines: queue.Queue = queue.Queue()
+    errors: list[str] = []
+
+    def pump_stdout():
+        for line in proc.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    def pump_stderr():
+        errors.append(proc.stderr.read())
+
+    readers = [threading.Thread(target=pump_stdout, daemon=True), threading.Thread(target=pump_stderr, daemon=True)]
+    for reader in readers:
+        reader.start()
+    try:
+        before = []
+        end = time.monotonic() + STARTUP
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, end - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"the CLI did not reach the call within {STARTUP} s; printed {before}")
+            assert line is not None, f"the CLI ended before calling run: {before}, stderr {errors}"
+            before.append(line)
+            if line == CALLING:
+                break
+        time.sleep(0.3)  # let it get into the guest's loop
+        assert proc.poll() is None, "the endless guest ended by itself"
+        proc.send_signal(signal.SIGINT)
+        try:
+            status = proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the CLI did not exit within 2 s of SIGINT")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for reader in readers:
+            reader.join(5)
+    after = []
+    while (line := lines.get(timeout=5)) is not None:
+        after.append(line)
+    stderr = errors[0] if errors else ""
+
+    assert status == 130
+    assert before == ["Compiling module...", "Instantiating module...", CALLING]
+    assert after == [KERNEL_MESSAGE]
+    assert stderr == ""
+    assert "Traceback" not in stderr and not any("Traceback" in line for line in before + after)
+
+
+def test_timeout_ends_the_endless_guest(endless):
+    start = time.monotonic()
+    done = run_cli("--module", str(endless), "--timeout", "0.3")
+    assert done.returncode == 1, done
+    assert done.stdout.splitlines()[-2:] == [CALLING, "Interrupted: the guest ran past its 0.3 s deadline"]
+    assert done.stderr == ""
+    assert time.monotonic() - start >= 0.3
+
+
+def test_fuel_ends_the_endless_guest(endless):
+    done = run_cli("--module", str(endless), "--fuel", "1000")
+    assert done.returncode == 1, done
+    assert done.stdout.splitlines()[-2:] == [CALLING, "Interrupted: the guest ran out of fuel after 1000 units"]
+    assert done.stderr == ""
+
+
+def test_fuel_and_timeout_on_a_normal_guest_still_exit_early():
+    done = run_cli("--timeout", "5", "--fuel", "100000")
+    assert done.returncode == 0, done
+    assert done.stdout.splitlines()[-1] == "Exited early with exit code: 1"
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--timeout", "abc"),
+        ("--timeout", "0"),
+        ("--timeout", "-1"),
+        ("--timeout", "nan"),
+        ("--timeout", ""),
+        ("--timeout", "1e-400"),  # underflows to 0.0
+        ("--fuel", "abc"),
+        ("--fuel", "-5"),
+        ("--fuel", "1.5"),
+        ("--fuel", ""),
+        ("--fuel", str(2**63)),
+    ],
+)
+def test_bad_limits_exit_2_with_one_line(endless, option, value):
+    done = run_cli("--module", str(endless), f"{option}={value}")
+    assert done.returncode == 2, done
+    assert done.stdout == "", "the guest must not be set up or called"
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ")
+    assert option.lstrip("-") in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("value", ["inf", "1e300"])
+def test_unbounded_timeout_never_crashes(endless, value):
+    # Rejected as bad input, or accepted with the fuel budget still ending the guest.
+    done = run_cli("--module", str(endless), f"--timeout={value}", "--fuel", "1000")
+    assert "Traceback" not in done.stderr + done.stdout
+    if done.returncode == 2:
+        assert len(done.stderr.splitlines()) == 1
+    else:
+        assert done.returncode == 1, done
+        assert done.stdout.splitlines()[-1] == "Interrupted: the guest ran out of fuel after 1000 units"

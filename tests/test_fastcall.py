@@ -1,0 +1,249 @@
+"""Issue 7: the typed call path gives the same answers as Func.__call__, only faster."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import wasmtime
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from earlyexit_tutorial import (
+    I32_MAX,
+    I32_MIN,
+    Example,
+    ExitCode,
+    Interrupted,
+    TypedRun,
+    compile_guest,
+    define_env,
+    typed_run,
+)
+from earlyexit_tutorial import _fastcall, typed
+
+# Same import and export as the tutorial's guest; the body after the call is
+# chosen per test to trap in a given way.
+TRAP_WATS = {
+    wasmtime.TrapCode.UNREACHABLE: "unreachable",
+    wasmtime.TrapCode.INTEGER_DIVISION_BY_ZERO: "(drop (i32.div_s (local.get 0) (i32.const 0))) i32.const 0",
+    wasmtime.TrapCode.INTEGER_OVERFLOW: "(drop (i32.div_s (i32.const -2147483648) (i32.const -1))) i32.const 0",
+}
+
+EDGES = [I32_MIN, I32_MIN + 1, -7, -1, 0, 1, 7, I32_MAX - 1, I32_MAX]
+
+
+def wrap_i32(n: int) -> int:
+    return (n + 2**31) % 2**32 - 2**31
+
+
+class Guest:
+    """One instance whose host function is whatever `self.host` is at call time."""
+
+    def __init__(self, wat: str | None = None) -> None:
+        self.engine = wasmtime.Engine()
+        self.store = wasmtime.Store(self.engine)
+        linker = wasmtime.Linker(self.engine)
+        self.host = lambda: None
+        self.host_calls = 0
+        define_env(linker, self.store, self._host)
+        module = compile_guest(self.engine) if wat is None else wasmtime.Module(self.engine, wat)
+        self.instance = linker.instantiate(self.store, module)
+        self.run = typed_run(self.instance, self.store)
+        self.func = self.run.func
+
+    def _host(self) -> None:
+        self.host_calls += 1
+        self.host()
+
+
+def trapping_wat(body: str) -> str:
+    return f"""(module
+      (import "env" "early_exit" (func $early_exit))
+      (func (export "run") (param i32 i32) (result i32) call $early_exit {body}))"""
+
+
+@pytest.fixture
+def guest() -> Guest:
+    return warm(Guest())
+
+
+def warm(g: Guest) -> Guest:
+    # The first call takes the public path, the second sets up the fast one.
+    g.run(g.store, 0, 0)
+    g.run(g.store, 0, 0)
+    return g
+
+
+def test_fast_path_is_used_on_wasmtime_50(guest: Guest) -> None:
+    assert _fastcall.version_supported(_fastcall.wasmtime_version())
+    assert guest.run._call.__qualname__.startswith("make_fast_i32_call.")
+    assert _fastcall.make_fast_i32_call(guest.func) is not None
+
+
+@pytest.mark.parametrize("x", EDGES)
+@pytest.mark.parametrize("y", EDGES)
+def test_edge_values_match_func_call(guest: Guest, x: int, y: int) -> None:
+    expected = guest.func(guest.store, x, y)
+    assert guest.run(guest.store, x, y) == expected == wrap_i32(x + y)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(I32_MIN, I32_MAX), st.integers(I32_MIN, I32_MAX))
+def test_many_values_match_func_call(x: int, y: int) -> None:
+    g = _shared_guest()
+    assert g.run(g.store, x, y) == g.func(g.store, x, y) == wrap_i32(x + y)
+
+
+_guest: list[Guest] = []
+
+
+def _shared_guest() -> Guest:
+    # Hypothesis runs a test many times; one instance for all of them.
+    if not _guest:
+        _guest.append(warm(Guest()))
+    return _guest[0]
+
+
+def test_exit_code_comes_back_as_the_same_object(guest: Guest) -> None:
+    exit_code = ExitCode(42)
+
+    def host() -> None:
+        raise exit_code
+
+    guest.host = host
+    for _ in range(3):  # and the buffers go back to the pool each time
+        with pytest.raises(ExitCode) as caught:
+            guest.run(guest.store, 1, 7)
+        assert caught.value is exit_code
+    guest.host = lambda: None
+    assert guest.run(guest.store, 1, 7) == 8
+
+
+def test_base_exceptions_from_the_host_come_back_as_themselves(guest: Guest) -> None:
+    class Stop(BaseException):
+        pass
+
+    stop = Stop()
+
+    def host() -> None:
+        raise stop
+
+    guest.host = host
+    with pytest.raises(Stop) as caught:
+        guest.run(guest.store, 1, 7)
+    assert caught.value is stop
+
+
+@pytest.mark.parametrize("code", list(TRAP_WATS))
+def test_traps_come_back_as_trap_with_their_code(code: wasmtime.TrapCode) -> None:
+    g = Guest(trapping_wat(TRAP_WATS[code]))
+    with pytest.raises(wasmtime.Trap) as public:
+        g.func(g.store, 1, 7)
+    for _ in range(3):  # the public path, setting up the fast path, the fast path
+        with pytest.raises(wasmtime.Trap) as caught:
+            g.run(g.store, 1, 7)
+        assert caught.value.trap_code == public.value.trap_code == code
+    assert g.run._call is not g.func
+
+
+def test_epoch_interrupt_through_the_fast_path(endless_wat_file) -> None:
+    example = Example(endless_wat_file, behaviour="return")
+    example.run_func._call = _fastcall.make_fast_i32_call(example.run_func.func)
+    outcome = example.run(1, 7, timeout=0.05)
+    assert isinstance(outcome, Interrupted) and outcome.reason == "deadline"
+    assert outcome.error.trap_code == wasmtime.TrapCode.INTERRUPT
+
+
+def test_host_may_call_run_again(guest: Guest) -> None:
+    inner: list[int] = []
+    depth = [0]
+
+    def host() -> None:
+        if depth[0] == 0:  # one level of re-entry, on the same store and thread
+            depth[0] += 1
+            inner.append(guest.run(guest.store, 100, 200))
+
+    guest.host = host
+    assert guest.run(guest.store, 1, 7) == 8
+    assert inner == [300]
+
+
+def test_separate_instances_in_threads() -> None:
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        g = Guest()
+        try:
+            for i in range(2000):
+                assert g.run(g.store, i, offset) == i + offset
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(k * 10_000,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+@pytest.mark.parametrize("state", ["first call", "fast path", "fallback"])
+@pytest.mark.parametrize(
+    "x, y, error",
+    [
+        (2**31, 0, ValueError),
+        (0, I32_MIN - 1, ValueError),
+        (2**64, 0, ValueError),
+        (True, 0, TypeError),
+        (0, 1.0, TypeError),
+        ("1", 0, TypeError),
+    ],
+)
+def test_out_of_range_ints_are_refused(monkeypatch, state: str, x, y, error) -> None:
+    if state == "fallback":
+        monkeypatch.setattr(typed, "make_fast_i32_call", lambda func: None)
+    g = Guest() if state == "first call" else warm(Guest())
+    calls = g.host_calls
+    with pytest.raises(error):
+        g.run(g.store, x, y)
+    assert g.host_calls == calls  # refused before the guest ran
+
+
+def test_fallback_when_the_fast_path_is_disabled(monkeypatch) -> None:
+    monkeypatch.setattr(typed, "make_fast_i32_call", lambda func: None)
+    g = Guest()
+    for x, y in [(1, 7), (I32_MAX, 1), (I32_MIN, -1)]:
+        assert g.run(g.store, x, y) == wrap_i32(x + y)
+    assert g.run._call == g.func  # the public Func.__call__
+    exit_code = ExitCode(3)
+
+    def host() -> None:
+        raise exit_code
+
+    g.host = host
+    with pytest.raises(ExitCode) as caught:
+        g.run(g.store, 1, 7)
+    assert caught.value is exit_code
+
+
+@pytest.mark.parametrize("version", ["49.0.0", "51.0.0", None, "garbage"])
+def test_untested_wasmtime_versions_get_no_fast_path(monkeypatch, version) -> None:
+    monkeypatch.setattr(_fastcall, "wasmtime_version", lambda: version)
+    g = Guest()
+    assert _fastcall.make_fast_i32_call(g.func) is None
+    assert g.run(g.store, 1, 7) == 8
+    assert g.run(g.store, 2, 7) == 9
+    assert g.run._call == g.func
+
+
+def test_missing_private_pieces_get_no_fast_path(monkeypatch) -> None:
+    monkeypatch.setattr(_fastcall, "_private_parts", lambda: None)
+    g = Guest()
+    assert _fastcall.make_fast_i32_call(g.func) is None
+    assert isinstance(g.run, TypedRun) and g.run(g.store, 1, 7) == 8
+
+
+@pytest.mark.parametrize("version, ok", [("50.0.1", True), ("50.1.0rc1", True), ("5.0.0", False), ("500.0", False)])
+def test_version_supported(version: str, ok: bool) -> None:
+    assert _fastcall.version_supported(version) is ok

@@ -1,0 +1,234 @@
+"""Property tests: for any i32 arguments and any u32 code, the outcomes are exactly the guide's.
+
+One Example (one store) serves every generated case: set_host changes the
+host's behaviour without re-instantiating, so the store sees thousands of
+calls with every kind of outcome mixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import pytest
+import wasmtime
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from earlyexit_tutorial import (
+    I32_MAX,
+    I32_MIN,
+    Example,
+    ExitCode,
+    ExitedEarly,
+    Failed,
+    HostFailure,
+    Interrupted,
+    Returned,
+)
+from earlyexit_tutorial.exit_code import U32_MAX
+
+i32s = st.integers(I32_MIN, I32_MAX)
+u32s = st.integers(0, U32_MAX)
+
+SETTINGS = settings(
+    max_examples=200,
+    deadline=None,  # a worker thread per call: timing varies on a busy machine
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+def wrapping_sum(x: int, y: int) -> int:
+    """The i32 sum the guest's i32.add computes: x + y wrapped to 32 bits, signed."""
+    return (x + y + 2**31) % 2**32 - 2**31
+
+
+@pytest.fixture(scope="module")
+def shared() -> Example:
+    return Example()
+
+
+@SETTINGS
+@given(x=i32s, y=i32s, code=u32s)
+@example(x=I32_MAX, y=I32_MAX, code=U32_MAX)
+@example(x=I32_MIN, y=I32_MIN, code=0)
+def test_early_exit_yields_exactly_the_code(shared: Example, x: int, y: int, code: int) -> None:
+    shared.set_host("exit", code)
+    outcome = shared.run(x, y)
+    assert outcome == ExitedEarly(ExitCode(code))
+    assert outcome.code == code
+    assert outcome.message == f"Exited early with exit code: {code}"
+
+
+@SETTINGS
+@given(x=i32s, y=i32s)
+@example(x=I32_MAX, y=1)
+@example(x=I32_MIN, y=-1)
+@example(x=I32_MAX, y=I32_MAX)
+@example(x=I32_MIN, y=I32_MIN)
+def test_normal_return_is_the_wrapping_i32_sum(shared: Example, x: int, y: int) -> None:
+    shared.set_host("return")
+    outcome = shared.run(x, y)
+    assert outcome == Returned(wrapping_sum(x, y))
+    assert I32_MIN <= outcome.value <= I32_MAX
+
+
+def test_wrapping_sum_reference() -> None:
+    # The oracle itself, against wasm's own arithmetic at the edges.
+    assert wrapping_sum(I32_MAX, 1) == I32_MIN
+    assert wrapping_sum(I32_MIN, -1) == I32_MAX
+    assert wrapping_sum(I32_MAX, I32_MAX) == -2
+    assert wrapping_sum(-3, 5) == 2
+
+
+# A guest whose x picks a trap; any other x is the guide's guest.
+MIXED_WAT = """\
+(module
+  (import "env" "early_exit" (func $early_exit))
+  (memory 1)
+  (func $recurse (param i32) (result i32) (call $recurse (local.get 0)))
+  (func $run (export "run") (param $x i32) (param $y i32) (result i32)
+    (if (i32.eq (local.get $x) (i32.const -1)) (then unreachable))
+    (if (i32.eq (local.get $x) (i32.const -2))
+      (then (drop (i32.div_u (local.get $y) (i32.const 0)))))
+    (if (i32.eq (local.get $x) (i32.const -3)) (then (drop (call $recurse (i32.const 0)))))
+    (if (i32.eq (local.get $x) (i32.const -4))
+      (then (loop $grow (br_if $grow (i32.ne (memory.grow (i32.const 64)) (i32.const -1)))) unreachable))
+    (if (i32.eq (local.get $x) (i32.const -5)) (then (loop $forever (br $forever))))
+    call $early_exit
+    (i32.add (local.get $x) (local.get $y)))
+)
+"""
+
+TRAPS = {
+    -1: wasmtime.TrapCode.UNREACHABLE,
+    -2: wasmtime.TrapCode.INTEGER_DIVISION_BY_ZERO,
+    -3: wasmtime.TrapCode.STACK_OVERFLOW,
+    -4: wasmtime.TrapCode.UNREACHABLE,
+}
+SENTINELS = {-1, -2, -3, -4, -5}
+
+
+@dataclass(frozen=True)
+class SetHost:
+    behaviour: str
+    code: int
+
+
+@dataclass(frozen=True)
+class Call:
+    x: int
+    y: int
+
+
+@dataclass(frozen=True)
+class Trap:
+    x: int
+
+
+@dataclass(frozen=True)
+class OutOfFuel:
+    fuel: int
+
+
+@dataclass(frozen=True)
+class BadArgument:
+    x: object
+
+
+@dataclass(frozen=True)
+class BadExitCode:
+    code: object
+
+
+@dataclass(frozen=True)
+class RaisingHost:
+    error: BaseException
+
+
+Step = Union[SetHost, Call, Trap, OutOfFuel, BadArgument, BadExitCode, RaisingHost]
+
+steps = st.one_of(
+    st.builds(SetHost, st.sampled_from(["exit", "return", "error"]), u32s),
+    st.builds(Call, i32s.filter(lambda x: x not in SENTINELS), i32s),
+    st.builds(Trap, st.sampled_from(sorted(TRAPS))),
+    st.builds(OutOfFuel, st.integers(0, 5_000)),
+    st.builds(
+        BadArgument,
+        st.one_of(
+            st.integers(I32_MAX + 1, 2**64),
+            st.integers(-(2**64), I32_MIN - 1),
+            st.floats(allow_nan=False),
+            st.text(max_size=5),
+            st.none(),
+            st.booleans(),
+        ),
+    ),
+    st.builds(BadExitCode, st.one_of(st.integers(U32_MAX + 1, 2**70), st.integers(max_value=-1), st.floats(), st.none())),
+    st.builds(
+        RaisingHost,
+        st.sampled_from([RuntimeError("boom"), KeyboardInterrupt(), SystemExit(2), LookupError("missing")]),
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def mixed() -> Example:
+    return Example(MIXED_WAT)
+
+
+def expected_call(behaviour: str, code: int, x: int, y: int) -> object:
+    """What run(x, y) must give for a host of this behaviour."""
+    if behaviour == "exit":
+        return ExitedEarly(ExitCode(code))
+    if behaviour == "return":
+        return Returned(wrapping_sum(x, y))
+    return HostFailure
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(program=st.lists(steps, min_size=1, max_size=12))
+def test_any_mix_of_outcomes_keeps_the_store_working(mixed: Example, program: list[Step]) -> None:
+    behaviour, code = "exit", 1
+    mixed.set_host(behaviour, code)
+    for step in program:
+        if isinstance(step, SetHost):
+            mixed.set_host(step.behaviour, step.code)
+            behaviour, code = step.behaviour, step.code
+        elif isinstance(step, Call):
+            outcome = mixed.run(step.x, step.y)
+            expected = expected_call(behaviour, code, step.x, step.y)
+            if expected is HostFailure:
+                assert isinstance(outcome, Failed) and isinstance(outcome.error, HostFailure)
+            else:
+                assert outcome == expected
+        elif isinstance(step, Trap):
+            outcome = mixed.run(step.x, 0)
+            assert isinstance(outcome, Failed), outcome
+            assert outcome.error.trap_code == TRAPS[step.x]
+        elif isinstance(step, OutOfFuel):
+            outcome = mixed.run(-5, 0, fuel=step.fuel)
+            assert isinstance(outcome, Interrupted) and outcome.reason == "fuel"
+            assert outcome.fuel_consumed == step.fuel
+        elif isinstance(step, BadArgument):
+            with pytest.raises((TypeError, ValueError), match="^x must be"):
+                mixed.run(step.x, 0)  # type: ignore[arg-type]
+        elif isinstance(step, BadExitCode):
+            with pytest.raises((TypeError, ValueError), match="^exit code must be"):
+                mixed.set_host("exit", step.code)  # type: ignore[arg-type]
+            assert (mixed.behaviour.value, mixed.exit_code) == (behaviour, code)  # nothing changed
+        else:
+            error = step.error
+
+            def host() -> None:
+                raise error
+
+            mixed.host = host
+            outcome = mixed.run(1, 7)
+            assert isinstance(outcome, Failed) and outcome.error is error
+            mixed.set_host(behaviour, code)
+    # Whatever happened, the store still gives the guide's answers.
+    mixed.set_host("exit", 1)
+    assert mixed.run(1, 7) == ExitedEarly(ExitCode(1))
+    mixed.set_host("return")
+    assert mixed.run(1, 7) == Returned(8)
