@@ -41,7 +41,8 @@ class CostTable:
 
     def _repr_markdown_(self) -> str:
         lines = ["| what was timed | µs per call |", "| --- | ---: |"]
-        lines += [f"| {what} | {us:.2f} |" for what, us in self.rows]
+        # Escaped, or Markdown reads the underscores of Func.__call__ as bold.
+        lines += [f"| {what.replace('_', chr(92) + '_')} | {us:.2f} |" for what, us in self.rows]
         return "\n".join(lines)
 
 

@@ -55,6 +55,7 @@ def run_panel(example: Optional[Example] = None) -> w.VBox:
         except ValueError as error:
             feedback.value = f'<span style="{_ERROR_STYLE}">{error}</span>'
             run.disabled = True
+            out.outputs = ()  # an old result beside a refused value would read as its result
             return False
         feedback.value = ""
         run.disabled = False

@@ -30,3 +30,5 @@ def test_table_as_text_and_as_markdown() -> None:
     markdown = table._repr_markdown_().splitlines()
     assert markdown[:2] == ["| what was timed | µs per call |", "| --- | ---: |"]
     assert markdown[3] == "| another, longer thing | 12.25 |"
+    # Underscores are escaped, so Func.__call__ does not turn bold.
+    assert CostTable([("Func.__call__", 1.0)])._repr_markdown_().splitlines()[2] == r"| Func.\_\_call\_\_ | 1.00 |"

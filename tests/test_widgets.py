@@ -70,7 +70,10 @@ def test_panel_prints_what_the_command_line_prints(panel, x, y, code, behaviour)
 )
 def test_out_of_range_values_are_flagged_and_never_sent(field, value, message):
     panel = run_panel()
+    panel.run_button.click()
+    assert stdout_of(panel.out) == "Exited early with exit code: 1\n"
     getattr(panel, field).value = value
+    assert panel.out.outputs == ()  # the last result is gone: it was not for these values
     assert message in panel.feedback.value
     assert panel.run_button.disabled
     panel.run_button.click()  # a click from code still arrives: the callback checks again
