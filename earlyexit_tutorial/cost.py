@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import statistics
 import timeit
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from .exit_code import ExitCode
 from .interrupting import UNLIMITED_FUEL
 from .running import Example
 
-# Each statement is timed in its own namespace; `run` and `store` are the guest's.
-_EXIT = "try:\n    {call}\nexcept ExitCode:\n    pass"
-
-
-def per_call_us(stmt: str, namespace: dict[str, Any], *, repeat: int = 5, min_time: float = 0.02) -> list[float]:
+def per_call_us(stmt: str, namespace: dict[str, Any], *, repeat: int = 5, min_time: float = 0.002) -> list[float]:
     """Microseconds per execution of `stmt`, one figure per round of `repeat`."""
     # timeit compiles stmt into its own loop, so no extra Python call is timed.
-    timer = timeit.Timer(stmt, globals=namespace)
-    number = 1
-    while timer.timeit(number) < min_time:  # calibrate, and warm up on the way
-        number *= 2
+    timer, number = _calibrated(timeit.Timer(stmt, globals=namespace), min_time)
     return [t / number * 1e6 for t in timer.repeat(repeat=repeat, number=number)]
 
 
@@ -46,26 +39,30 @@ class CostTable:
         return "\n".join(lines)
 
 
-# The rows, in the order a learner reads them: plain Python first, then the
-# guest's two arms through the typed path, the public Func.__call__, and Example.run.
+def _catching(call: str) -> str:
+    return f"try:\n    {call}\nexcept ExitCode:\n    pass"
+
+
+# The rows, in the order a learner reads them: (what, the statement timed, what early_exit does).
+# Plain Python first, then the guest's two arms through the typed run, through the public
+# Func.__call__, and through Example.run. `run`, `func`, `store` and `example` are the guest's.
 ROWS = (
-    ("a Python function call", "python", "normal"),
-    ("raise and catch ExitCode in Python", "python", "exit"),
-    ("run(1, 7) returns normally, typed run", "typed", "normal"),
-    ("run(1, 7) exits early, typed run", "typed", "exit"),
-    ("run(1, 7) returns normally, Func.__call__", "func", "normal"),
-    ("run(1, 7) exits early, Func.__call__", "func", "exit"),
-    ("run(1, 7) exits early, Example.run (deadline, fuel, a thread)", "example", "exit"),
+    ("a Python function call", "add(1, 7)", "return"),
+    ("raise and catch ExitCode in Python", _catching("stop()"), "return"),
+    ("run(1, 7) returns normally, typed run", "run(store, 1, 7)", "return"),
+    ("run(1, 7) exits early, typed run", _catching("run(store, 1, 7)"), "exit"),
+    ("run(1, 7) returns normally, Func.__call__", "func(store, 1, 7)", "return"),
+    ("run(1, 7) exits early, Func.__call__", _catching("func(store, 1, 7)"), "exit"),
+    ("run(1, 7) exits early, Example.run (deadline, fuel, a thread)", "example.run(1, 7)", "exit"),
 )
 
 
-def early_exit_costs(*, repeat: int = 5, min_time: float = 0.02) -> CostTable:
+def early_exit_costs(*, repeat: int = 5, min_time: float = 0.002) -> CostTable:
     """Time one call along each path and arm, and return the medians in a table."""
     example = Example()
-    store = example.store
     # Outside Example.run nothing moves the epoch, and fuel must not run out.
-    store.set_fuel(UNLIMITED_FUEL)
-    store.set_epoch_deadline(1)
+    example.store.set_fuel(UNLIMITED_FUEL)
+    example.store.set_epoch_deadline(1)
 
     def add(x: int, y: int) -> int:
         return x + y
@@ -73,21 +70,28 @@ def early_exit_costs(*, repeat: int = 5, min_time: float = 0.02) -> CostTable:
     def stop() -> None:
         raise ExitCode(1)
 
-    callers: dict[str, Callable[..., Any]] = {
-        "python": lambda arm: ("add(1, 7)", "stop()")[arm == "exit"],
-        "typed": lambda arm: "run(store, 1, 7)",
-        "func": lambda arm: "func(store, 1, 7)",
-        "example": lambda arm: "example.run(1, 7)",
-    }
-    namespace = {"add": add, "stop": stop, "run": example.run_func, "func": example.run_func.func}
-    namespace.update(store=store, example=example, ExitCode=ExitCode)
-    # A first round is slower (caches and the CPU's clock still warming up), so one is thrown away.
-    example.set_host("return")
-    per_call_us("run(store, 1, 7)", namespace, repeat=1, min_time=0.1)
-    rows = []
-    for what, path, arm in ROWS:
-        example.set_host("exit" if arm == "exit" else "return")
-        call = callers[path](arm)
-        stmt = _EXIT.format(call=call) if arm == "exit" and path != "example" else call
-        rows.append((what, statistics.median(per_call_us(stmt, namespace, repeat=repeat, min_time=min_time))))
-    return CostTable(rows)
+    namespace = dict(add=add, stop=stop, run=example.run_func, func=example.run_func.func)
+    namespace.update(store=example.store, example=example, ExitCode=ExitCode)
+    timers = []
+    for _, stmt, host in ROWS:
+        example.set_host(host)
+        timers.append(_calibrated(timeit.Timer(stmt, globals=namespace), min_time))
+    # Round after round over all rows, rather than row after row: a slow moment of the
+    # machine then touches every row alike, and the medians drop it.
+    rounds: list[list[float]] = [[] for _ in ROWS]
+    for _ in range(repeat):
+        for (_, _, host), (timer, number), times in zip(ROWS, timers, rounds):
+            example.set_host(host)
+            times.append(timer.timeit(number) / number * 1e6)
+    return CostTable([(what, statistics.median(times)) for (what, _, _), times in zip(ROWS, rounds)])
+
+
+def _calibrated(timer: timeit.Timer, min_time: float) -> tuple[timeit.Timer, int]:
+    """The timer and how many runs of its statement take at least `min_time` seconds."""
+    # Two untimed runs first: the typed run sets up its fast path on its second call,
+    # which takes milliseconds once and would make the calibration far too short.
+    timer.timeit(2)
+    number = 1
+    while timer.timeit(number) < min_time:
+        number *= 2
+    return timer, number
