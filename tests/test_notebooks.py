@@ -40,8 +40,9 @@ def test_only_widget_or_timing_cells_ignore_their_output(path):
         if "nbval-ignore-output" in cell.get("metadata", {}).get("tags", [])
     ]
     for source in ignored:
-        # A live widget, or the live cost measurement (timings differ on every run).
-        assert "panel(" in source or "costs" in source, source
+        # A live widget, the live cost measurement (timings differ on every run), or a
+        # cell whose output depends on what the learner does (pressing the stop button).
+        assert "panel(" in source or "costs" in source or source.startswith("# Your turn:"), source
     assert len(ignored) <= 3, "keep the unchecked cells few"
 
 

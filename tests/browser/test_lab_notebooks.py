@@ -27,7 +27,7 @@ WIDGET_TIMEOUT = 20_000  # ms: a widget round trip through the kernel
 
 STOP_BUTTON_MESSAGE = "Interrupted: stopped by the Stop button"
 KERNEL_STOP_MESSAGE = "Interrupted: stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)"
-LEARNER_STOP_CELL = "print(spinner.run(0, 0, timeout=5).message)"
+LEARNER_STOP_CELL = "print(spinner.run(0, 0, timeout=5).message)"  # the last line of the "Your turn" cell
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -234,7 +234,7 @@ def test_notebook_02_stop_panel_and_the_kernel_stop_button(page, lab_server, syn
     expect(stop).to_be_disabled()
 
     # "Your turn": run the cell, then press JupyterLab's own stop button within its 5 s deadline.
-    learner = index_of(all_cells, lambda source: source == LEARNER_STOP_CELL)
+    learner = index_of(all_cells, lambda source: source.strip().endswith(LEARNER_STOP_CELL))
     after = next(c["index"] for c in all_cells if c["index"] > learner and c["type"] == "code")
     assert all_cells[after]["source"].strip() == "print(spinner.run(1, 7).message)"
     learner_cell = cell_at(page, learner)
