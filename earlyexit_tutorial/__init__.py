@@ -9,7 +9,7 @@ from .guest import GUEST_WAT, ModuleError, compile_guest, load_module
 from .host import HostBehaviour, HostFailure, define_env, early_exit, host_function
 from .interrupting import DEFAULT_TIMEOUT, Stopper, call_interruptibly, interruptible_config
 from .outcome import ExitedEarly, Failed, Interrupted, Outcome, Returned, call_run, trap_report
-from .running import Example, run_example
+from .running import Example, ExampleBusy, run_example
 from .signatures import RUN_SIGNATURE, describe
 from .typed import SignatureError, TypedRun, typed_export, typed_run
 from .validation import I32_MAX, I32_MIN, check_i32
@@ -35,6 +35,7 @@ __all__ = [
     "RUN_SIGNATURE",
     "CallDiagram",
     "Example",
+    "ExampleBusy",
     "ExitCode",
     "ExitedEarly",
     "Failed",

@@ -18,6 +18,12 @@ class HostBehaviour(str, Enum):
     RETURN = "return"  # return normally, so the guest goes on
     ERROR = "error"  # raise some other error, the guide's third arm
 
+    @classmethod
+    def _missing_(cls, value: object) -> None:
+        # Enum's own message ("'x' is not a valid HostBehaviour") does not say what is.
+        choices = ", ".join(repr(member.value) for member in cls)
+        raise ValueError(f"host behaviour must be one of {choices}, got {value!r}")
+
 
 class HostFailure(RuntimeError):
     """The 'some other error' the host raises to show the guide's third outcome."""

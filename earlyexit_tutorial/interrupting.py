@@ -32,13 +32,34 @@ class Stopper:
     def __init__(self, engine: wasmtime.Engine) -> None:
         self.engine = engine
         self.reason: Optional[str] = None
+        self._lock = threading.Lock()  # stop() and arm() see each other whole
+        self._starting = False
 
     def stop(self, reason: str = "stop") -> None:
         """Interrupt the running guest now; safe to call from any thread."""
-        # The reason is written before the epoch moves, so the caller that
-        # sees the INTERRUPT trap also sees why.
-        self.reason = reason
-        self.engine.increment_epoch()
+        with self._lock:
+            # The reason is written before the epoch moves, so the caller that
+            # sees the INTERRUPT trap also sees why.
+            self.reason = reason
+            self.engine.increment_epoch()
+
+    def starting(self) -> None:
+        """Announce a call that is on its way: a stop() from now on is meant for it."""
+        with self._lock:
+            self.reason = None
+            self._starting = True
+
+    def arm(self, store: wasmtime.Store) -> None:
+        """Make the next epoch tick interrupt the guest about to run in `store`."""
+        with self._lock:
+            # The deadline counts from the epoch now, so a tick before this line is ignored...
+            store.set_epoch_deadline(1)
+            if self._starting and self.reason is not None:
+                # ...unless it was a stop() for this very call, pressed while it was starting.
+                self.engine.increment_epoch()
+            elif not self._starting:
+                self.reason = None
+            self._starting = False
 
 
 def check_limits(timeout: Optional[float], fuel: Optional[int]) -> None:
@@ -63,9 +84,7 @@ def call_interruptibly(
     check_limits(timeout, fuel)
     budget = UNLIMITED_FUEL if fuel is None else fuel
     store.set_fuel(budget)
-    # Deadline one epoch ahead: the next increment_epoch() interrupts the guest.
-    store.set_epoch_deadline(1)
-    stopper.reason = None
+    stopper.arm(store)  # from here on, the next increment_epoch() interrupts the guest
     result: list[Outcome] = []
     # Set by the worker when it is done. Not Thread.join/is_alive: on Python
     # 3.11 a KeyboardInterrupt inside join() marks a still-running thread as

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Callable, Optional
 
 import wasmtime
@@ -17,6 +18,10 @@ from .validation import check_i32
 # Default caps on what one guest may take, so a runaway module cannot eat the
 # learner's machine: 64 MiB of linear memory, modest tables and counts.
 DEFAULT_LIMITS = dict(memory_size=64 * 2**20, table_elements=10_000, instances=10, tables=10, memories=10)
+
+
+class ExampleBusy(RuntimeError):
+    """A call was made on an Example that is already running one."""
 
 
 class Example:
@@ -61,6 +66,9 @@ class Example:
                 f"{type(error).__name__}: {short_error(error)}"
             ) from error
         self.run_func: TypedRun = typed_run(self.instance, self.store)
+        # A store serves one thread at a time: two calls at once (a Stop panel's
+        # background call and a cell, say) could crash the kernel.
+        self._busy = threading.Lock()
 
     def _call_host(self) -> object:
         """The guest's env.early_exit: call whatever host function is chosen now."""
@@ -83,9 +91,18 @@ class Example:
         """Call the guest's run(x, y) with a deadline and an optional fuel budget."""
         check_i32("x", x)
         check_i32("y", y)
-        return call_interruptibly(
-            lambda: call_run(self.run_func, self.store, x, y), self.store, self.stopper, timeout=timeout, fuel=fuel
-        )
+        if not self._busy.acquire(blocking=False):
+            raise ExampleBusy(
+                "this Example is already running a call (from a Stop panel, another thread or its own host "
+                "function); wait for it to finish or stop it, then call again"
+            )
+        try:
+            self.stopper.starting()  # a Stop pressed from now on stops this call
+            return call_interruptibly(
+                lambda: call_run(self.run_func, self.store, x, y), self.store, self.stopper, timeout=timeout, fuel=fuel
+            )
+        finally:
+            self._busy.release()
 
     def stop(self) -> None:
         """Stop the guest that is running now (the Stop button's action)."""

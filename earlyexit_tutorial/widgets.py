@@ -12,7 +12,7 @@ from .exit_code import U32_MAX, ExitCode
 from .host import HostBehaviour
 from .interrupting import DEFAULT_TIMEOUT
 from .outcome import Outcome
-from .running import Example
+from .running import Example, ExampleBusy
 from .validation import I32_MAX, I32_MIN, check_i32, parse_int
 
 BEHAVIOURS = [
@@ -69,7 +69,12 @@ def run_panel(example: Optional[Example] = None) -> w.VBox:
             out.append_stdout(f"error: {error}\n")
             return
         example.set_host(behaviour.value, cv)
-        show_outcome(out, example.run(xv, yv), xv, yv)
+        try:
+            outcome = example.run(xv, yv)
+        except ExampleBusy as error:  # the same Example is running elsewhere, e.g. in a Stop panel
+            out.append_stdout(f"error: {error}\n")
+            return
+        show_outcome(out, outcome, xv, yv)
 
     for field in (x, y, code):
         field.observe(validate, names="value")

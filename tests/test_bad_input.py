@@ -178,7 +178,7 @@ def test_u32_bounds_are_accepted() -> None:
 
 def test_unknown_behaviour() -> None:
     example = Example()
-    with pytest.raises(ValueError, match="bogus"):
+    with pytest.raises(ValueError, match=r"host behaviour must be one of .exit., .return., .error., got .bogus."):
         example.set_host("bogus")
     assert_still_works(example)
 

@@ -360,3 +360,60 @@ def test_ctrl_c_during_worker_start(ex, monkeypatch, started):
     assert outcome.reason == "kernel"
     assert not guest_threads()
     assert_usable(ex)
+
+
+# --- one call at a time per Example ------------------------------------------------------
+
+
+def test_a_second_call_while_one_runs_is_refused_clearly(ex):
+    # A Stop panel runs the guest in a background thread; a cell calling the same
+    # Example meanwhile would use one store from two threads, which can crash the kernel.
+    from earlyexit_tutorial import ExampleBusy
+
+    results = []
+    background = threading.Thread(target=lambda: results.append(ex.run(0, 7, timeout=5)))
+    with watchdog(ex):
+        background.start()
+        deadline = time.monotonic() + 5
+        while not ex._busy.locked() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        with pytest.raises(ExampleBusy, match="already running a call"):
+            ex.run(1, 7)
+        ex.stop()
+        background.join(5)
+    assert not background.is_alive()
+    assert results[0].reason == "stop"
+    assert_usable(ex)  # once the first call is over, calls work again
+
+
+def test_a_host_function_that_calls_run_again_gets_a_clear_failure(ex):
+    from earlyexit_tutorial import ExampleBusy
+
+    def reentrant_host() -> None:
+        ex.run(1, 7)
+
+    ex.host = reentrant_host
+    outcome = ex.run(1, 7)
+    assert isinstance(outcome, Failed) and isinstance(outcome.error, ExampleBusy), outcome
+    ex.set_host("exit")
+    assert_usable(ex)
+
+
+def test_a_stop_while_a_call_is_starting_stops_that_call(ex):
+    # The Stop panel enables Stop as soon as Start is pressed, before the background
+    # call has set its epoch deadline; a Stop pressed in that moment must not be lost.
+    ex.stopper.starting()
+    ex.stop()
+    start = time.monotonic()
+    with watchdog(ex):
+        outcome = call_interruptibly(lambda: ex.run_func(ex.store, 0, 7), ex.store, ex.stopper, timeout=5)
+    assert isinstance(outcome, Interrupted) and outcome.reason == "stop", outcome
+    assert time.monotonic() - start < 1  # at once, not at the 5 s deadline
+
+
+def test_a_stop_while_idle_does_not_touch_the_next_call(ex):
+    ex.stop()  # nothing runs: pressing Stop now means nothing
+    assert isinstance(ex.run(1, 7), ExitedEarly)
+    ex.stopper.stop("kernel")
+    outcome = ex.run(0, 7, timeout=0.2)
+    assert outcome.reason == "deadline", outcome

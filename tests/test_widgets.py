@@ -117,3 +117,19 @@ def test_stop_panel_has_a_deadline_of_its_own():
     panel.start_button.click()
     panel.thread.join(5)
     assert stdout_of(panel.out) == "Interrupted: the guest ran past its 0.3 s deadline\n"
+
+
+def test_run_panel_on_a_busy_example_says_so_instead_of_failing_silently():
+    # The learner pointed a run panel at the Example a Stop panel is running.
+    example = Example(ENDLESS_WAT)
+    panel = run_panel(example)
+    stopper = stop_panel(example, timeout=5)
+    stopper.start_button.click()
+    deadline = time.monotonic() + 5
+    while not example._busy.locked() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    panel.run_button.click()
+    assert stdout_of(panel.out).startswith("error: this Example is already running a call")
+    stopper.stop_button.click()
+    stopper.thread.join(5)
+    assert stdout_of(stopper.out) == "Interrupted: stopped by the Stop button\n", (stopper.out.outputs, stopper.status.value, stopper.thread.is_alive())
