@@ -6,7 +6,7 @@ import os
 import re
 import weakref
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import wasmtime
 
@@ -86,7 +86,7 @@ def read_source(source: ModuleSource) -> tuple[Union[str, bytes], str]:
     return data, str(path)
 
 
-def _compile_message(error: wasmtime.WasmtimeError, name: str) -> str:
+def _compile_message(error: wasmtime.WasmtimeError, name: str, wat: Optional[str] = None) -> str:
     """Turn wasmtime's compile error into one line that says where."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     what = lines[0] if lines else "unknown error"
@@ -97,7 +97,35 @@ def _compile_message(error: wasmtime.WasmtimeError, name: str) -> str:
         return f"cannot compile {name}: {what} at line {position[0]}, column {position[1]}"
     cause = lines[-1] if len(lines) > 1 else ""
     cause = re.sub(r"^\d+: ", "", cause)  # wasmtime numbers its chain of causes: "1: Invalid input..."
+    function = _FUNCTION.search(what)
+    invalid = _INVALID.match(cause)
+    if function and invalid:
+        # A validation error (a type mismatch, say) points into the binary; say which function instead.
+        index, offset, problem = int(function.group(1)), invalid.group(1), invalid.group(2)
+        line = _function_line(wat, index) if wat is not None else None
+        place = f"which begins on line {line}" if line else f"at byte offset {offset}"
+        return f"cannot compile {name}: {problem}, in function {index}, {place}"
     return f"cannot compile {name}: {what}" + (f" ({cause})" if cause and cause != what else "")
+
+
+_FUNCTION = re.compile(r"::function\[(\d+)\]")
+_INVALID = re.compile(r"Invalid input WebAssembly code at offset (\d+): (.+)")
+
+
+def _function_line(wat: str, index: int) -> Optional[int]:
+    """The line where function `index` begins in WAT text, or None if it cannot be told."""
+    # Blank out comments, keeping line breaks, so that positions still map to lines.
+    blank = lambda match: re.sub(r"[^\n]", " ", match.group())  # noqa: E731
+    text = re.sub(r";;[^\n]*", blank, re.sub(r"\(;.*?;\)", blank, wat, flags=re.S))
+    # "(func" also appears in type definitions and exports, which define no function.
+    not_functions = {
+        match.end() for match in re.finditer(r'\((?:type\s+(?:\$[^\s()]+\s*)?|export\s+"[^"]*"\s*)\(\s*func\b', text)
+    }
+    starts = [m.start() for m in re.finditer(r"\(\s*func\b", text) if m.end() not in not_functions]
+    # WAT puts every imported function before the defined ones, as the index space does.
+    if index >= len(starts):
+        return None
+    return text.count("\n", 0, starts[index]) + 1
 
 
 def load_module(engine: wasmtime.Engine, source: ModuleSource) -> wasmtime.Module:
@@ -122,7 +150,8 @@ def load_module(engine: wasmtime.Engine, source: ModuleSource) -> wasmtime.Modul
     try:
         module = wasmtime.Module(engine, data)
     except wasmtime.WasmtimeError as error:
-        raise ModuleError(_compile_message(error, name)) from None
+        wat = None if data.startswith(WASM_MAGIC) else data.decode("utf-8")
+        raise ModuleError(_compile_message(error, name, wat)) from None
     check_shape(module, name)
     return module
 

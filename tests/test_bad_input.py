@@ -252,6 +252,47 @@ def test_wat_that_does_not_validate_names_the_problem() -> None:
         load(wat)
 
 
+# Comments, a type definition and an export also hold "(func": none of them is a function.
+TRICKY_WAT = """(module
+  ;; (func in a comment
+  (; a (func in a block comment ;)
+  (type $t (func (param i32)))
+  (import "env" "early_exit" (func $early_exit))
+  (func $helper (result i32) i32.const 1)
+  (export "helper" (func $helper))
+  (func (export "run") (param i32 i32) (result i32)
+    i64.const 1))
+"""
+
+
+def test_a_validation_error_in_wat_names_the_function_and_its_line() -> None:
+    # wasmtime points into the compiled binary ("at offset 83"), useless to someone reading WAT.
+    with pytest.raises(ModuleError) as caught:
+        load(TRICKY_WAT)
+    assert str(caught.value) == (
+        "cannot compile the given WAT text: type mismatch: expected i32, found i64, "
+        "in function 2, which begins on line 8"
+    )
+
+
+def test_a_validation_error_in_a_binary_names_the_function_and_the_offset() -> None:
+    with pytest.raises(ModuleError, match=r"^cannot compile the module in the given bytes: type mismatch: "
+                       r"expected i32, found i64, in function 2, at byte offset \d+$"):
+        load(bytes(wasmtime.wat2wasm(TRICKY_WAT)))
+
+
+def test_a_validation_error_in_a_wat_file_through_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "typo.wat"
+    path.write_text(TRICKY_WAT)
+    result = subprocess.run(
+        [sys.executable, "-m", "earlyexit_tutorial", "--module", str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: cannot compile {path}: type mismatch: expected i32, found i64, in function 2, which begins on line 8\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
