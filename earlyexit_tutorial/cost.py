@@ -57,7 +57,7 @@ ROWS = (
 )
 
 
-def early_exit_costs(*, repeat: int = 5, min_time: float = 0.001) -> CostTable:
+def early_exit_costs(*, repeat: int = 7, min_time: float = 0.0005) -> CostTable:
     """Time one call along each path and arm, and return the medians in a table."""
     example = Example()
     # Outside Example.run nothing moves the epoch, and fuel must not run out.
