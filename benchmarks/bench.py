@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import calls, interrupts, startup  # noqa: E402
-from benchmarks.stats import Summary, summarize  # noqa: E402
+from benchmarks.stats import summarize  # noqa: E402
 
 # The targets of issue 7.
 FAST_CALL_SPEEDUP = 3.0  # typed call vs Func.__call__, returning normally (aim)

@@ -10,6 +10,7 @@ from .exit_code import ExitCode
 from .interrupting import UNLIMITED_FUEL
 from .running import Example
 
+
 def per_call_us(stmt: str, namespace: dict[str, Any], *, repeat: int = 5, min_time: float = 0.002) -> list[float]:
     """Microseconds per execution of `stmt`, one figure per round of `repeat`."""
     # timeit compiles stmt into its own loop, so no extra Python call is timed.

@@ -16,7 +16,7 @@ from typing import Any, Optional, Sequence, Union
 import wasmtime
 
 from .exit_code import ExitCode
-from .outcome import ExitedEarly, Failed, Interrupted, Outcome, Returned
+from .outcome import ExitedEarly, Interrupted, Outcome, Returned
 
 HOST = "Python host"
 GUEST = "wasm guest (run)"

@@ -44,6 +44,7 @@ def early_exit(code: int = 1) -> Callable[[], None]:
 def host_function(behaviour: HostBehaviour | str = HostBehaviour.EXIT, code: int = 1) -> Callable[[], None]:
     """Make the host's `early_exit` for one of the three behaviours."""
     behaviour = HostBehaviour(behaviour)
+    ExitCode(code)  # a bad code is refused whatever the behaviour, never kept silently
     if behaviour is HostBehaviour.EXIT:
         return early_exit(code)
     if behaviour is HostBehaviour.RETURN:

@@ -10,7 +10,7 @@ import wasmtime
 from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, compile_guest, load_module
 from .host import HostBehaviour, define_env, host_function
-from .interrupting import DEFAULT_TIMEOUT, Stopper, call_interruptibly, interruptible_config
+from .interrupting import DEFAULT_TIMEOUT, Stopper, call_interruptibly, check_limits, interruptible_config
 from .outcome import Outcome, call_run, short_error
 from .typed import TypedRun, typed_run
 from .validation import check_i32
@@ -82,7 +82,6 @@ class Example:
 
     def set_host(self, behaviour: HostBehaviour | str = HostBehaviour.EXIT, exit_code: int = 1) -> None:
         """Choose what the host's early_exit does on the next calls."""
-        ExitCode(exit_code)  # check the code for every behaviour, so a bad one is never kept silently
         self.host = host_function(behaviour, exit_code)
         self.behaviour = HostBehaviour(behaviour)
         self.exit_code = exit_code
@@ -91,6 +90,8 @@ class Example:
         """Call the guest's run(x, y) with a deadline and an optional fuel budget."""
         check_i32("x", x)
         check_i32("y", y)
+        # Checked before starting(): a call refused later would leave the Stopper expecting it.
+        check_limits(timeout, fuel)
         if not self._busy.acquire(blocking=False):
             raise ExampleBusy(
                 "this Example is already running a call (from a Stop panel, another thread or its own host "

@@ -417,3 +417,13 @@ def test_a_stop_while_idle_does_not_touch_the_next_call(ex):
     ex.stopper.stop("kernel")
     outcome = ex.run(0, 7, timeout=0.2)
     assert outcome.reason == "deadline", outcome
+
+
+def test_a_refused_call_leaves_no_stop_waiting_for_the_next_one(ex):
+    # A bad timeout is refused before the call counts as starting, so an idle Stop
+    # pressed afterwards cannot interrupt a later call made straight through the Stopper.
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        ex.run(1, 7, timeout=-1)
+    ex.stop()  # idle: means nothing
+    outcome = call_interruptibly(lambda: ex.run_func(ex.store, 0, 7) and None, ex.store, ex.stopper, timeout=0.2)
+    assert isinstance(outcome, Interrupted) and outcome.reason == "deadline", outcome
