@@ -8,7 +8,7 @@ from .exit_code import ExitCode
 from .guest import GUEST_WAT, ModuleError, compile_guest, load_module
 from .host import HostBehaviour, HostFailure, define_env, early_exit, host_function
 from .interrupting import DEFAULT_TIMEOUT, Stopper, call_interruptibly, interruptible_config
-from .outcome import ExitedEarly, Failed, Interrupted, Outcome, Returned, call_run, trap_report
+from .outcome import ExitedEarly, OtherError, Interrupted, Outcome, Returned, call_run, trap_report
 from .running import Example, ExampleBusy, run_example
 from .signatures import RUN_SIGNATURE, describe
 from .typed import SignatureError, TypedRun, typed_export, typed_run
@@ -38,11 +38,11 @@ __all__ = [
     "ExampleBusy",
     "ExitCode",
     "ExitedEarly",
-    "Failed",
     "HostBehaviour",
     "HostFailure",
     "Interrupted",
     "ModuleError",
+    "OtherError",
     "Outcome",
     "Returned",
     "SignatureError",

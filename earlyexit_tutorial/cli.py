@@ -53,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     # Imported here so that `--help` and usage errors answer fast.
     from .guest import ModuleError
     from .interrupting import DEFAULT_TIMEOUT, check_limits
-    from .outcome import ExitedEarly, Failed, Interrupted, trap_report
+    from .outcome import ExitedEarly, OtherError, Interrupted, trap_report
     from .running import Example
     from .validation import check_i32, parse_int
 
@@ -76,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
     print("Calling `run` function...")
     outcome = example.run(x, y, timeout=timeout, fuel=fuel)
     print(outcome.message)
-    if args.verbose and isinstance(outcome, (Failed, Interrupted)):
+    if args.verbose and isinstance(outcome, (OtherError, Interrupted)):
         import wasmtime
 
         if isinstance(outcome.error, wasmtime.Trap):

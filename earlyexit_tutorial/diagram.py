@@ -205,15 +205,15 @@ def sequence(outcome: Outcome, call: str, rest: tuple[str, ...]) -> list[Step]:
             Note(GUEST, _frames_label(wasm_frames(error), "unwinds"), "error"),
             Steps(GUEST, (REST_OF_RUN,), ran=False),
             Message(GUEST, HOST, f"Trap ({_trap_name(error)})", "error", dashed=True),
-            Note(HOST, "except Exception: Failed"),
+            Note(HOST, "except Exception: OtherError"),
         ]
     if _through_wasm(error) is not None:
-        return _host_raised(error, call, rest, "except Exception: Failed")
-    # Failed before or outside wasm: we cannot say what the guest did.
+        return _host_raised(error, call, rest, "except Exception: OtherError")
+    # It failed before or outside wasm: we cannot say what the guest did.
     return [
         Message(HOST, GUEST, call),
         Message(GUEST, HOST, f"raises {_error_name(error)}", "error", dashed=True),
-        Note(HOST, "except Exception: Failed"),
+        Note(HOST, "except Exception: OtherError"),
     ]
 
 

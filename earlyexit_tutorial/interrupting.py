@@ -8,7 +8,7 @@ from typing import Callable, Optional
 
 import wasmtime
 
-from .outcome import Failed, Interrupted, Outcome
+from .outcome import OtherError, Interrupted, Outcome
 
 # Every call the tutorial makes for the learner has a deadline, so no cell and
 # no widget can hang the kernel, even with a guest that loops forever.
@@ -95,7 +95,7 @@ def call_interruptibly(
         try:
             result.append(call())
         except BaseException as error:  # noqa: BLE001 - e.g. KeyboardInterrupt raised by a host function
-            result.append(Failed(error))
+            result.append(OtherError(error))
         finally:
             done.set()
 
@@ -106,7 +106,7 @@ def call_interruptibly(
         # Ctrl-C came before the worker existed: no guest ever ran.
         return Interrupted("kernel", KeyboardInterrupt())
     outcome = result[0]
-    if isinstance(outcome, Failed) and isinstance(outcome.error, wasmtime.Trap):
+    if isinstance(outcome, OtherError) and isinstance(outcome.error, wasmtime.Trap):
         code = outcome.error.trap_code
         if code == wasmtime.TrapCode.OUT_OF_FUEL:
             return Interrupted("fuel", outcome.error, fuel_consumed=budget - store.get_fuel())

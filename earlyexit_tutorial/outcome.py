@@ -73,7 +73,7 @@ class ExitedEarly(_Record):
         return f"Exited early with exit code: {self.exit_code}"
 
 
-class Failed(_Record):
+class OtherError(_Record):
     """The call failed with some other error, kept in `error` for inspection."""
 
     __slots__ = __match_args__ = ("error",)
@@ -115,7 +115,7 @@ class Interrupted(_Record):
         return f"Interrupted: {self.reason}"
 
 
-Outcome = Union[Returned, ExitedEarly, Failed, Interrupted]
+Outcome = Union[Returned, ExitedEarly, OtherError, Interrupted]
 
 
 def call_run(run: Callable[..., int], store: wasmtime.Store, x: int, y: int) -> Outcome:
@@ -125,7 +125,7 @@ def call_run(run: Callable[..., int], store: wasmtime.Store, x: int, y: int) -> 
     except ExitCode as exit_code:
         return ExitedEarly(exit_code)  # the host asked the guest to stop
     except Exception as error:
-        return Failed(error)  # a trap, or an error we did not plan for
+        return OtherError(error)  # a trap, or an error we did not plan for
     return Returned(value)
 
 

@@ -74,7 +74,7 @@ class Example:
         """The guest's env.early_exit: call whatever host function is chosen now."""
         try:
             # Whatever it returns goes back to wasmtime, which rejects a value
-            # from a function typed to return nothing: a clear Failed outcome.
+            # from a function typed to return nothing: a clear OtherError outcome.
             return self.host()
         except BaseException as error:
             _forget_earlier_raises(error)

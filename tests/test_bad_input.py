@@ -22,7 +22,7 @@ from earlyexit_tutorial import (
     Example,
     ExitCode,
     ExitedEarly,
-    Failed,
+    OtherError,
     HostFailure,
     Interrupted,
     ModuleError,
@@ -509,7 +509,7 @@ def test_start_function_with_failing_host() -> None:
 def test_traps_are_failed_outcomes(trouble: Example, x: int, trap_code: wasmtime.TrapCode, text: str) -> None:
     for _ in range(2):  # the same trap twice: nothing is left half-done
         outcome = trouble.run(x, 0)
-        assert isinstance(outcome, Failed)
+        assert isinstance(outcome, OtherError)
         assert isinstance(outcome.error, wasmtime.Trap)
         assert outcome.error.trap_code == trap_code
         assert outcome.message == f"Unknown error `{text}` found. expected `ExitCode`"
@@ -525,7 +525,7 @@ def test_memory_grow_stops_at_the_64_mib_limit(trouble: Example) -> None:
     assert memory.size(trouble.store) == LIMIT_PAGES
     # Growing in steps of 16 pages also ends at the limit, with the trap the guest chose.
     outcome = trouble.run(-4, 0)
-    assert isinstance(outcome, Failed) and outcome.error.trap_code == wasmtime.TrapCode.UNREACHABLE
+    assert isinstance(outcome, OtherError) and outcome.error.trap_code == wasmtime.TrapCode.UNREACHABLE
     assert memory.size(trouble.store) == LIMIT_PAGES
     assert_still_works(trouble)
 
@@ -595,7 +595,7 @@ def test_host_raising_something_else(error: BaseException) -> None:
     for _ in range(3):
         example.host = host
         outcome = example.run(1, 7)
-        assert isinstance(outcome, Failed)
+        assert isinstance(outcome, OtherError)
         assert outcome.error is error  # the original exception, kept for inspection
         assert type(error).__name__ in repr(outcome)
         # The next call still works, in the same store.
@@ -606,7 +606,7 @@ def test_host_raising_something_else(error: BaseException) -> None:
 def test_host_behaviour_error_is_the_guides_third_arm() -> None:
     example = Example(behaviour="error")
     outcome = example.run(1, 7)
-    assert isinstance(outcome, Failed) and isinstance(outcome.error, HostFailure)
+    assert isinstance(outcome, OtherError) and isinstance(outcome.error, HostFailure)
     assert outcome.message == "Unknown error `the host function failed on purpose` found. expected `ExitCode`"
     assert_still_works(example)
 
@@ -635,7 +635,7 @@ def test_host_that_is_not_a_proper_function(host: object, error_type: type, text
     example = Example()
     example.host = host  # type: ignore[assignment]
     outcome = example.run(1, 7)
-    assert isinstance(outcome, Failed)
+    assert isinstance(outcome, OtherError)
     assert isinstance(outcome.error, error_type)
     assert text in str(outcome.error)
     assert_still_works(example)

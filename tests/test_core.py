@@ -10,7 +10,7 @@ from earlyexit_tutorial import (
     Example,
     ExitCode,
     ExitedEarly,
-    Failed,
+    OtherError,
     HostFailure,
     ModuleError,
     Returned,
@@ -156,14 +156,14 @@ def test_call_run_sorts_the_three_arms():
 
     store, instance = _instance(host)
     outcome = call_run(typed_run(instance, store), store, 1, 7)
-    assert isinstance(outcome, Failed) and outcome.error is boom
+    assert isinstance(outcome, OtherError) and outcome.error is boom
     assert outcome.message == "Unknown error `boom` found. expected `ExitCode`"
 
 
 def test_a_trap_is_another_error_with_a_one_line_message():
     example = Example("(module (func (export \"run\") (param i32 i32) (result i32) unreachable))")
     outcome = example.run(1, 7)
-    assert isinstance(outcome, Failed) and isinstance(outcome.error, wasmtime.Trap)
+    assert isinstance(outcome, OtherError) and isinstance(outcome.error, wasmtime.Trap)
     assert outcome.message == "Unknown error `wasm trap: wasm `unreachable` instruction executed` found. expected `ExitCode`"
 
 
@@ -186,7 +186,7 @@ def test_other_error_keeps_the_original_exception():
 
 def test_the_store_keeps_working_after_every_outcome():
     example = Example()
-    for behaviour, kind in [("exit", ExitedEarly), ("error", Failed), ("return", Returned), ("exit", ExitedEarly)]:
+    for behaviour, kind in [("exit", ExitedEarly), ("error", OtherError), ("return", Returned), ("exit", ExitedEarly)]:
         example.set_host(behaviour, 5)
         assert isinstance(example.run(2, 3), kind)
     assert example.run(2, 3) == ExitedEarly(ExitCode(5))

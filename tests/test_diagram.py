@@ -9,7 +9,7 @@ import pytest
 import wasmtime
 from IPython.lib.pretty import pretty
 
-from earlyexit_tutorial import Example, ExitedEarly, Failed, Interrupted, Returned
+from earlyexit_tutorial import Example, ExitedEarly, OtherError, Interrupted, Returned
 from earlyexit_tutorial.diagram import CallDiagram, call_diagram, wasm_frames
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -58,7 +58,7 @@ CASES = {
     ),
     "host-error": (
         lambda: Example(behaviour="error").run(1, 7),
-        Failed,
+        OtherError,
         [HOST, GUEST, EXIT_FN],
         [
             "early_exit (host): raise HostFailure",
@@ -66,14 +66,14 @@ CASES = {
             "wasm guest (run): through wasm frame run",
             f"wasm guest (run): never ran: {GUIDE_REST}",
             "wasm guest (run) --> Python host: re-raised: HostFailure",
-            "Python host: except Exception: Failed",
+            "Python host: except Exception: OtherError",
             "=> Unknown error `the host function failed on purpose` found. expected `ExitCode`",
         ],
         True,
     ),
     "unreachable": (
         lambda: Example(UNREACHABLE).run(1, 7),
-        Failed,
+        OtherError,
         [HOST, GUEST],
         [
             "Python host -> wasm guest (run): run(1, 7)",
@@ -81,7 +81,7 @@ CASES = {
             "wasm guest (run): unwinds wasm frame run",
             "wasm guest (run): never ran: the rest of run",
             "wasm guest (run) --> Python host: Trap (unreachable)",
-            "Python host: except Exception: Failed",
+            "Python host: except Exception: OtherError",
         ],
         True,
     ),
@@ -267,7 +267,7 @@ def test_recursion_is_summarised():
 
 
 def test_an_error_outside_wasm_claims_nothing_about_the_guest():
-    diagram = call_diagram(Failed(ValueError("bad")), 1, 7)
+    diagram = call_diagram(OtherError(ValueError("bad")), 1, 7)
     assert "wasm guest (run) --> Python host: raises ValueError" in diagram.text
     assert "never ran" not in diagram.text and EXIT_FN not in diagram.text
     ET.fromstring(diagram.svg)
@@ -276,7 +276,7 @@ def test_an_error_outside_wasm_claims_nothing_about_the_guest():
 def test_long_arguments_and_labels_stay_in_the_picture(outcomes):
     diagram = call_diagram(outcomes["exit"], -2147483648, 2147483647)
     assert "run(-2147483648, 2147483647)" in texts(diagram.svg)
-    long_message = Failed(RuntimeError("x" * 300))
+    long_message = OtherError(RuntimeError("x" * 300))
     root = ET.fromstring(call_diagram(long_message, 1, 7).svg)
     assert all(len("".join(t.itertext())) <= 90 for t in root.iter(f"{SVG}text"))
 

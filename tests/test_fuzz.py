@@ -19,7 +19,7 @@ from typing import Iterator, Optional
 import pytest
 import wasmtime
 
-from earlyexit_tutorial import GUEST_WAT, Example, ExitCode, ExitedEarly, Failed, Interrupted, ModuleError, Returned, load_module
+from earlyexit_tutorial import GUEST_WAT, Example, ExitCode, ExitedEarly, OtherError, Interrupted, ModuleError, Returned, load_module
 
 SEED = 20240606
 COUNTS = {"random bytes": 400, "mutated wasm": 600, "mutated WAT": 600, "module shapes": 400}
@@ -28,7 +28,7 @@ RUN_FUEL = 1_000_000
 SLOWEST_LOAD = 5.0  # seconds: load_module has no deadline, so any single input this slow is a failure
 WHOLE_RUN = 120.0  # seconds: the watchdog for the whole fuzz run
 
-OUTCOME_TYPES = (ExitedEarly, Returned, Failed, Interrupted)
+OUTCOME_TYPES = (ExitedEarly, Returned, OtherError, Interrupted)
 LIMIT_PAGES = 1024  # the default 64 MiB memory limit, in 64 KiB pages
 
 

@@ -18,7 +18,7 @@ import wasmtime
 from earlyexit_tutorial import (
     Example,
     ExitedEarly,
-    Failed,
+    OtherError,
     HostFailure,
     Interrupted,
     Returned,
@@ -293,7 +293,7 @@ def test_restores_signal_state_after_interruptions_and_failures(ex):
     ex.set_host("error")
     outcome = ex.run(1, 7)
     ex.set_host("exit")
-    assert isinstance(outcome, Failed) and isinstance(outcome.error, HostFailure)
+    assert isinstance(outcome, OtherError) and isinstance(outcome.error, HostFailure)
     assert signal.getsignal(signal.SIGINT) is handler
 
     # The call itself raising, even a BaseException.
@@ -305,7 +305,7 @@ def test_restores_signal_state_after_interruptions_and_failures(ex):
             raise error
 
         outcome = call_interruptibly(call, store, Stopper(engine), timeout=1)
-        assert isinstance(outcome, Failed) and outcome.error is error
+        assert isinstance(outcome, OtherError) and outcome.error is error
         assert signal.getsignal(signal.SIGINT) is handler
 
     # Rejected limits: nothing is started, nothing changes.
@@ -394,7 +394,7 @@ def test_a_host_function_that_calls_run_again_gets_a_clear_failure(ex):
 
     ex.host = reentrant_host
     outcome = ex.run(1, 7)
-    assert isinstance(outcome, Failed) and isinstance(outcome.error, ExampleBusy), outcome
+    assert isinstance(outcome, OtherError) and isinstance(outcome.error, ExampleBusy), outcome
     ex.set_host("exit")
     assert_usable(ex)
 

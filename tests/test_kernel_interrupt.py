@@ -263,6 +263,6 @@ def test_call_interruptibly_restores_sigint_handler_in_the_kernel(kernel):
         "deadline deadline True",
         "fuel fuel True",
         "stop stop True",
-        "failed Failed True",
+        "failed OtherError True",
         "rejected ValueError True",
     ], ex

@@ -13,7 +13,7 @@ import psutil
 import pytest
 import wasmtime
 
-from earlyexit_tutorial import Example, ExitCode, ExitedEarly, Failed, HostFailure
+from earlyexit_tutorial import Example, ExitCode, ExitedEarly, OtherError, HostFailure
 
 CALLS = 10_000
 WARM_UP = 500
@@ -95,9 +95,9 @@ def test_mixed_failures_do_not_leak() -> None:
     def cycle(n: int) -> None:
         for _ in range(n):
             trap = example.run(0, 7)
-            assert isinstance(trap, Failed) and trap.error.trap_code == wasmtime.TrapCode.UNREACHABLE
+            assert isinstance(trap, OtherError) and trap.error.trap_code == wasmtime.TrapCode.UNREACHABLE
             failure = example.run(1, 7)
-            assert isinstance(failure, Failed) and isinstance(failure.error, HostFailure)
+            assert isinstance(failure, OtherError) and isinstance(failure.error, HostFailure)
 
     cycle(300)
     before = rss()

@@ -21,7 +21,7 @@ from earlyexit_tutorial import (
     Example,
     ExitCode,
     ExitedEarly,
-    Failed,
+    OtherError,
     HostFailure,
     Interrupted,
     Returned,
@@ -199,12 +199,12 @@ def test_any_mix_of_outcomes_keeps_the_store_working(mixed: Example, program: li
             outcome = mixed.run(step.x, step.y)
             expected = expected_call(behaviour, code, step.x, step.y)
             if expected is HostFailure:
-                assert isinstance(outcome, Failed) and isinstance(outcome.error, HostFailure)
+                assert isinstance(outcome, OtherError) and isinstance(outcome.error, HostFailure)
             else:
                 assert outcome == expected
         elif isinstance(step, Trap):
             outcome = mixed.run(step.x, 0)
-            assert isinstance(outcome, Failed), outcome
+            assert isinstance(outcome, OtherError), outcome
             assert outcome.error.trap_code == TRAPS[step.x]
         elif isinstance(step, OutOfFuel):
             outcome = mixed.run(-5, 0, fuel=step.fuel)
@@ -225,7 +225,7 @@ def test_any_mix_of_outcomes_keeps_the_store_working(mixed: Example, program: li
 
             mixed.host = host
             outcome = mixed.run(1, 7)
-            assert isinstance(outcome, Failed) and outcome.error is error
+            assert isinstance(outcome, OtherError) and outcome.error is error
             mixed.set_host(behaviour, code)
     # Whatever happened, the store still gives the guide's answers.
     mixed.set_host("exit", 1)
