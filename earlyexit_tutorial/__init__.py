@@ -7,9 +7,9 @@ the guest stops, and the host tells the outcomes apart.
 from .exit_code import ExitCode
 from .guest import GUEST_WAT, ModuleError, compile_guest, load_module
 from .host import HostBehaviour, HostFailure, define_env, early_exit, host_function
-from .interrupting import DEFAULT_TIMEOUT, Stopper, call_interruptibly, interruptible_config
+from .interrupting import DEFAULT_TIMEOUT, GuardedCall, NotInterruptible, Reason, Stopper, interruptible_config
 from .outcome import ExitedEarly, OtherError, Interrupted, Outcome, Returned, call_run, trap_report
-from .running import Example, ExampleBusy, run_example
+from .running import Example, ExampleBusy, StartStopped, call_interruptibly, run_example
 from .signatures import RUN_SIGNATURE, describe
 from .typed import SignatureError, TypedRun, typed_export, typed_run
 from .validation import I32_MAX, I32_MIN, check_i32
@@ -38,14 +38,18 @@ __all__ = [
     "ExampleBusy",
     "ExitCode",
     "ExitedEarly",
+    "GuardedCall",
     "HostBehaviour",
     "HostFailure",
     "Interrupted",
     "ModuleError",
+    "NotInterruptible",
     "OtherError",
     "Outcome",
+    "Reason",
     "Returned",
     "SignatureError",
+    "StartStopped",
     "Stopper",
     "TypedRun",
     "call_diagram",

@@ -1,14 +1,52 @@
-"""Interrupting from outside: deadlines, fuel, a Stop button and the kernel's interrupt."""
+"""Interrupting from outside: one guard around every call into WebAssembly.
+
+The guard keeps the guest on the calling thread and lets four things end it:
+a deadline, a fuel budget, `Stopper.stop()` (the Stop button) and Ctrl-C (the
+kernel's stop button). Its protocol, which every call into wasm follows:
+
+- Entering, `GuardedCall` sets the store's fuel and an epoch deadline of one
+  tick, then registers the call as active with its Stopper. From then on,
+  moving the engine's epoch (`Stopper.stop`) traps the guest with INTERRUPT.
+  Every change to which calls are active happens under one lock, so a stop
+  meant for a finished call can never move the epoch under the next one.
+- Deadlines: one long-lived watcher thread sleeps until the earliest deadline
+  of the active calls and then stops that call. No thread per call.
+- Ctrl-C, on the main thread only: the outermost guarded call swaps in a
+  SIGINT handler that does not raise, and points `signal.set_wakeup_fd` at a
+  socket the watcher reads. While the main thread is inside wasm no Python
+  handler can run, but the C-level handler still writes the signal number to
+  that socket, so the watcher stops the call. When Python code runs during the
+  call (a host function, wasmtime's trampoline), the handler itself stops it.
+  It raises KeyboardInterrupt only inside the learner's host function body,
+  where wasmtime turns it into a trap (a sleeping host is left at once); a
+  KeyboardInterrupt anywhere in wasmtime's ctypes trampoline would crash.
+  Leaving, the guard restores the previous handler and wakeup fd, and forwards
+  any other signal's byte to the previous wakeup fd. A Ctrl-C that came while
+  no call was active (entering or leaving) is raised as KeyboardInterrupt once
+  the previous handler is back, so no interrupt is lost.
+- On other threads the signal part is skipped; deadline, fuel and stop() work.
+"""
 
 from __future__ import annotations
 
+import math
+import numbers
+import operator
+import os
+import select
+import signal
+import socket
 import threading
 import time
-from typing import Callable, Optional
+import weakref
+from enum import Enum
+from typing import Any, Optional
+
+# `signal` wraps these C functions only to turn numbers into enums; calling
+# them directly keeps the handler swap around ~2 µs per call instead of ~8.
+import _signal  # type: ignore[import-not-found]
 
 import wasmtime
-
-from .outcome import OtherError, Interrupted, Outcome
 
 # Every call the tutorial makes for the learner has a deadline, so no cell and
 # no widget can hang the kernel, even with a guest that loops forever.
@@ -16,6 +54,22 @@ DEFAULT_TIMEOUT = 10.0
 
 # "No fuel budget": the engine counts fuel for every store, so give plenty.
 UNLIMITED_FUEL = 2**63 - 1
+
+
+class Reason(str, Enum):
+    """What stopped a guarded call from outside."""
+
+    DEADLINE = "deadline"  # the watcher, at the call's deadline
+    STOP = "stop"  # Stopper.stop(), e.g. the Stop button
+    KERNEL = "kernel"  # Ctrl-C or the kernel's stop button (SIGINT)
+    FUEL = "fuel"  # the guest spent its fuel budget
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class NotInterruptible(ValueError):
+    """An engine without epoch interruption or fuel metering, which the guard cannot stop."""
 
 
 def interruptible_config() -> wasmtime.Config:
@@ -26,137 +80,354 @@ def interruptible_config() -> wasmtime.Config:
     return config
 
 
+def interruptible_engine() -> wasmtime.Engine:
+    """A new engine the guard can stop (epoch interruption and fuel on)."""
+    engine = wasmtime.Engine(interruptible_config())
+    _INTERRUPTIBLE.add(engine)  # made here, so no need to probe it
+    return engine
+
+
+def check_interruptible(engine: wasmtime.Engine) -> None:
+    """Raise NotInterruptible unless `engine` has epoch interruption and fuel metering."""
+    if engine in _INTERRUPTIBLE:
+        return
+    # A Config cannot be read back, so try both on a throwaway store.
+    store = wasmtime.Store(engine)
+    try:
+        store.set_fuel(1000)
+    except wasmtime.WasmtimeError:
+        raise NotInterruptible(
+            "this engine does not meter fuel: make it with Engine(interruptible_config())"
+        ) from None
+    store.set_epoch_deadline(0)  # with epoch interruption on, the first check traps
+    instance = wasmtime.Instance(store, wasmtime.Module(engine, '(module (func (export "f")))'), [])
+    try:
+        instance.exports(store)["f"](store)  # type: ignore[operator]
+    except wasmtime.Trap as trap:
+        if trap.trap_code == wasmtime.TrapCode.INTERRUPT:
+            _INTERRUPTIBLE.add(engine)
+            return
+    raise NotInterruptible(
+        "this engine has no epoch interruption, so a deadline, Stop or Ctrl-C could not stop its guest: "
+        "make it with Engine(interruptible_config())"
+    )
+
+
+_INTERRUPTIBLE: "weakref.WeakSet[wasmtime.Engine]" = weakref.WeakSet()
+
+
+def check_limits(timeout: Any, fuel: Any) -> tuple[Optional[float], int]:
+    """Check a deadline and a fuel budget; return them as seconds (or None) and a budget."""
+    from .validation import shown
+
+    seconds = None
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        try:
+            seconds = float(timeout)
+        except OverflowError:
+            raise ValueError(f"timeout is out of range: {shown(timeout)} seconds is more than a float holds") from None
+        if not seconds > 0:  # also refuses nan
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if fuel is None:
+        return seconds, UNLIMITED_FUEL
+    if isinstance(fuel, bool):
+        raise ValueError(f"fuel must be an integer in 0..{UNLIMITED_FUEL}, got {fuel!r}")
+    try:
+        budget = operator.index(fuel)
+    except TypeError:
+        raise ValueError(f"fuel must be an integer in 0..{UNLIMITED_FUEL}, got {fuel!r}") from None
+    if not 0 <= budget <= UNLIMITED_FUEL:
+        raise ValueError(f"fuel must be an integer in 0..{UNLIMITED_FUEL}, got {shown(budget)}")
+    return seconds, budget
+
+
 class Stopper:
-    """Stops whatever guest runs on one engine, and remembers why."""
+    """Stops the guarded calls running on one engine, and remembers why."""
 
     def __init__(self, engine: wasmtime.Engine) -> None:
+        check_interruptible(engine)
         self.engine = engine
-        self.reason: Optional[str] = None
-        self._lock = threading.Lock()  # stop() and arm() see each other whole
+        self._active: list[GuardedCall] = []  # changed only under _LOCK
+        self._pending: Optional[Reason] = None  # a stop() for a call announced by starting()
         self._starting = False
 
-    def stop(self, reason: str = "stop") -> None:
-        """Interrupt the running guest now; safe to call from any thread."""
-        with self._lock:
-            # The reason is written before the epoch moves, so the caller that
-            # sees the INTERRUPT trap also sees why.
-            self.reason = reason
-            self.engine.increment_epoch()
+    def stop(self, reason: Reason = Reason.STOP) -> None:
+        """Interrupt the guarded call running now; safe from any thread, a no-op when idle."""
+        reason = Reason(reason)
+        with _LOCK:
+            if self._active:
+                for call in self._active:
+                    call._stopped(reason)
+                self.engine.increment_epoch()
+            elif self._starting and self._pending is None:
+                self._pending = reason
 
     def starting(self) -> None:
-        """Announce a call that is on its way: a stop() from now on is meant for it."""
-        with self._lock:
-            self.reason = None
-            self._starting = True
-
-    def arm(self, store: wasmtime.Store) -> None:
-        """Make the next epoch tick interrupt the guest about to run in `store`."""
-        with self._lock:
-            # The deadline counts from the epoch now, so a tick before this line is ignored...
-            store.set_epoch_deadline(1)
-            if self._starting and self.reason is not None:
-                # ...unless it was a stop() for this very call, pressed while it was starting.
-                self.engine.increment_epoch()
-            elif not self._starting:
-                self.reason = None
-            self._starting = False
+        """Announce a call on its way: a stop() from now until it begins is kept for it."""
+        with _LOCK:
+            if not self._starting:  # announced twice (a panel, then run()): keep a stop already pressed
+                self._starting, self._pending = True, None
 
 
-def check_limits(timeout: Optional[float], fuel: Optional[int]) -> None:
-    """Reject a deadline or a fuel budget that makes no sense, with a clear error."""
-    if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    if fuel is not None:
-        if isinstance(fuel, bool) or not isinstance(fuel, int) or not 0 <= fuel <= UNLIMITED_FUEL:
-            raise ValueError(f"fuel must be an integer in 0..{UNLIMITED_FUEL}, got {fuel!r}")
+class GuardedCall:
+    """One call into wasm under the guard: `with GuardedCall(store, stopper, ...):` around it.
 
-
-def call_interruptibly(
-    call: Callable[[], Outcome],
-    store: wasmtime.Store,
-    stopper: Stopper,
-    *,
-    timeout: Optional[float] = DEFAULT_TIMEOUT,
-    fuel: Optional[int] = None,
-) -> Outcome:
-    """Run `call` (which calls into `store`) so that a deadline, fuel, stop() or Ctrl-C can end it."""
-    check_limits(timeout, fuel)
-    budget = UNLIMITED_FUEL if fuel is None else fuel
-    store.set_fuel(budget)
-    stopper.arm(store)  # from here on, the next increment_epoch() interrupts the guest
-    result: list[Outcome] = []
-    # Set by the worker when it is done. Not Thread.join/is_alive: on Python
-    # 3.11 a KeyboardInterrupt inside join() marks a still-running thread as
-    # stopped (the bpo-45274 handling), so the wait would end with no result.
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            result.append(call())
-        except BaseException as error:  # noqa: BLE001 - e.g. KeyboardInterrupt raised by a host function
-            result.append(OtherError(error))
-        finally:
-            done.set()
-
-    # A signal handler cannot run while the main thread is inside wasm, so the
-    # guest runs in a worker and this thread waits where Ctrl-C can reach it.
-    worker = threading.Thread(target=work, name="earlyexit-guest", daemon=True)
-    if not _wait(worker, done, stopper, timeout):
-        # Ctrl-C came before the worker existed: no guest ever ran.
-        return Interrupted("kernel", KeyboardInterrupt())
-    outcome = result[0]
-    if isinstance(outcome, OtherError) and isinstance(outcome.error, wasmtime.Trap):
-        code = outcome.error.trap_code
-        if code == wasmtime.TrapCode.OUT_OF_FUEL:
-            return Interrupted("fuel", outcome.error, fuel_consumed=budget - store.get_fuel())
-        if code == wasmtime.TrapCode.INTERRUPT:
-            return Interrupted(stopper.reason or "stop", outcome.error, timeout=timeout)
-    return outcome
-
-
-def _wait(worker: threading.Thread, done: threading.Event, stopper: Stopper, timeout: Optional[float]) -> bool:
-    """Start the worker and wait until it is done, stopping the guest at the deadline or on Ctrl-C.
-
-    Returns False only when a Ctrl-C came before the worker thread could start.
+    Afterwards `reason` says what stopped the call from outside, if anything.
     """
-    deadline = None if timeout is None else time.monotonic() + timeout
-    starting = True
-    while True:
-        # Everything, worker.start() included, sits inside the try: a Ctrl-C
-        # landing anywhere here (even on the `while` test) still stops the guest.
+
+    __slots__ = ("store", "stopper", "timeout", "fuel", "deadline", "reason", "in_host", "_main")
+
+    def __init__(
+        self, store: wasmtime.Store, stopper: Stopper, *, timeout: Optional[float] = DEFAULT_TIMEOUT, fuel: Optional[int] = None
+    ) -> None:
+        self.timeout, self.fuel = check_limits(timeout, fuel)
+        self.store, self.stopper = store, stopper
+        self.deadline = math.inf
+        self.reason: Optional[Reason] = None
+        self.in_host = False  # the learner's host function is running (main thread only)
+        self._main = False
+
+    def __enter__(self) -> GuardedCall:
+        self.store.set_fuel(self.fuel)
+        # The deadline counts from the epoch now: a tick before this line is ignored.
+        self.store.set_epoch_deadline(1)
+        self._main = threading.get_ident() == _MAIN_THREAD
+        if self._main:
+            _SIGNALS.enter()
         try:
-            if starting:
-                starting = False  # never start() twice: that could run two guests
-                worker.start()
-            while not done.is_set():
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    stopper.stop("deadline")
-                    deadline = None  # once is enough; now wait for the unwind
-                    continue
-                # Short steps: if SIGINT lands on another thread, the main thread
-                # is not woken early, and its handler runs at the next step.
-                done.wait(_STEP if remaining is None else min(remaining, _STEP))
-            return True
-        except KeyboardInterrupt:
-            # Moving the epoch also stops a guest that has not entered wasm yet:
-            # its deadline was set before, so its first check traps.
-            stopper.stop("kernel")
-            if not done.is_set() and not _began(worker):
-                return False
+            with _LOCK:
+                stopper = self.stopper
+                stopper._active.append(self)
+                if self._main:
+                    _SIGNALS.calls.append(self)
+                    if _SIGNALS.unreported:  # a Ctrl-C while entering: it is this call's
+                        _SIGNALS.unreported = False
+                        stopper.stop(Reason.KERNEL)
+                if stopper._starting:
+                    stopper._starting = False
+                    if stopper._pending is not None:  # a stop() pressed while this call was starting
+                        self.reason, stopper._pending = stopper._pending, None
+                        stopper.engine.increment_epoch()
+                if self.timeout is not None:
+                    self.deadline = time.monotonic() + self.timeout
+                    _WATCHER.add(self)
+        except BaseException:
+            self._leave()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._leave()
+
+    def _leave(self) -> None:
+        with _LOCK:
+            if self._main:
+                _SIGNALS.drain()  # a Ctrl-C the watcher has not read yet is this call's
+            stopper = self.stopper
+            if self in stopper._active:
+                stopper._active.remove(self)
+            if not stopper._active:  # an announcement left over (a call refused as busy) means nothing now
+                stopper._starting, stopper._pending = False, None
+            if self._main and self in _SIGNALS.calls:
+                _SIGNALS.calls.remove(self)
+            _WATCHER.remove(self)
+        if self._main:
+            _SIGNALS.leave()
+
+    def _stopped(self, reason: Reason) -> None:
+        # Called under _LOCK. A keyboard interrupt outranks what came before it:
+        # the learner pressed it, and the outcome must say so.
+        if self.reason is None or reason is Reason.KERNEL:
+            self.reason = reason
 
 
-def _began(worker: threading.Thread) -> bool:
-    """Whether `worker` was started at all, waiting briefly for a start in progress."""
-    # Thread.start() interrupted between creating the thread and seeing it run
-    # leaves a thread that will set its own started flag within microseconds.
-    for _ in range(100):
-        if worker.ident is not None:
-            return True
-        time.sleep(0.01)
-    return False
+# One lock for which calls are active, their deadlines and the signal state.
+# Re-entrant: the SIGINT handler may run on the main thread inside a locked block.
+_LOCK = threading.RLock()
+_MAIN_THREAD = threading.main_thread().ident
 
 
-# How long the waiting thread sleeps between looks at the clock and at signals.
-_STEP = 0.05
+class _Signals:
+    """The main thread's guarded calls and the SIGINT handler swapped in around them."""
+
+    def __init__(self) -> None:
+        self.calls: list[GuardedCall] = []  # active guarded calls on the main thread, outermost first
+        self.depth = 0
+        self.previous_handler: Any = None
+        self.previous_fd = -1
+        self.unreported = False  # a Ctrl-C came while no call was active
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > 1:
+            return  # nested in a host function: the outermost call's swap covers it
+        try:
+            _WATCHER.start()
+            self.unreported = False
+            self.previous_handler = _signal.signal(signal.SIGINT, self.on_sigint)
+            self.previous_fd = _signal.set_wakeup_fd(_WATCHER.write_fd, warn_on_full_buffer=False)
+        except BaseException:
+            self.depth -= 1
+            self._restore()
+            raise
+
+    def leave(self) -> None:
+        if self.depth > 1:
+            self.depth -= 1
+            return
+        try:
+            self._restore()  # still at depth 1: a Ctrl-C during the restore is not lost
+        finally:
+            self.depth = 0
+
+    def _restore(self) -> None:
+        if self.previous_handler is None:
+            return
+        # The wakeup fd first: until the handler goes back, a Ctrl-C still reaches on_sigint.
+        _signal.set_wakeup_fd(self.previous_fd)
+        with _LOCK:
+            forward = _WATCHER.take_forwarded()
+        if forward and self.previous_fd >= 0:
+            try:
+                os.write(self.previous_fd, forward)
+            except OSError:
+                pass  # a full or closed fd: its owner did not want the bytes then either
+        handler, self.previous_handler = self.previous_handler, None
+        _signal.signal(signal.SIGINT, handler)
+        if self.unreported:
+            self.unreported = False
+            raise KeyboardInterrupt
+
+    def drain(self) -> None:
+        """Read the wakeup socket now (under _LOCK): a SIGINT in it stops the active calls."""
+        _WATCHER.read_signals()
+
+    def sigint(self) -> None:
+        """A SIGINT arrived (under _LOCK): stop every active guarded call of the main thread."""
+        if not self.calls:
+            if self.depth > 0:
+                self.unreported = True  # entering or leaving: raised once the old handler is back
+            return
+        for call in self.calls:
+            call.stopper.stop(Reason.KERNEL)
+
+    def on_sigint(self, signum: int, frame: object) -> None:
+        """The SIGINT handler during a guarded call: stop it, raising only inside a host function."""
+        with _LOCK:
+            self.sigint()
+            in_host = bool(self.calls) and self.calls[-1].in_host
+        if in_host:
+            raise KeyboardInterrupt
+
+
+class _Watcher:
+    """The one long-lived thread that reads the wakeup socket and fires deadlines."""
+
+    def __init__(self) -> None:
+        self._thread: Optional[threading.Thread] = None
+        self._deadlines: dict[GuardedCall, float] = {}
+        self._wake_at = math.inf  # when the thread wakes next if nothing pokes it
+        self._forward = bytearray()  # other signals' bytes, for the previous wakeup fd
+
+    def start(self) -> None:
+        """Start the thread and its socket on first use."""
+        if self._thread is not None:
+            return
+        with _LOCK:
+            if self._thread is not None:
+                return
+            self._read, self._write = socket.socketpair()
+            self._read.setblocking(False)
+            self._write.setblocking(False)
+            self.write_fd = self._write.fileno()
+            thread = threading.Thread(target=self._loop, name="earlyexit-watcher", daemon=True)
+            thread.start()
+            self._thread = thread
+
+    def add(self, call: GuardedCall) -> None:
+        """Watch `call`'s deadline (under _LOCK)."""
+        self.start()
+        self._deadlines[call] = call.deadline
+        if call.deadline < self._wake_at:
+            self._poke()
+
+    def remove(self, call: GuardedCall) -> None:
+        """Stop watching `call` (under _LOCK); the thread finds out when it next wakes."""
+        self._deadlines.pop(call, None)
+
+    def _poke(self) -> None:
+        try:
+            self._write.send(b"\0")  # not a signal number: "look at the deadlines again"
+        except OSError:
+            pass  # the socket is full of pokes: the thread will wake anyway
+
+    def read_signals(self) -> None:
+        """Empty the socket (under _LOCK); a SIGINT byte stops the main thread's calls."""
+        if self._thread is None:
+            return
+        sigint = False
+        while True:
+            try:
+                data = self._read.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                break
+            if not data:
+                break
+            for byte in data:
+                if byte == signal.SIGINT:
+                    sigint = True
+                elif byte != 0:
+                    self._forward.append(byte)
+        if sigint:
+            _SIGNALS.sigint()
+
+    def take_forwarded(self) -> bytes:
+        """The other signals' bytes read so far (under _LOCK), to pass on."""
+        data, self._forward = bytes(self._forward), bytearray()
+        return data
+
+    def _loop(self) -> None:
+        while True:
+            with _LOCK:
+                self._wake_at = min(self._deadlines.values(), default=math.inf)
+                wait = self._wake_at - time.monotonic()
+            # select() refuses very long waits; waking once an hour costs nothing.
+            select.select([self._read], [], [], None if wait == math.inf else max(0.0, min(wait, 3600.0)))
+            with _LOCK:
+                self.read_signals()
+                now = time.monotonic()
+                for call, deadline in list(self._deadlines.items()):
+                    if deadline <= now:
+                        del self._deadlines[call]
+                        call.stopper.stop(Reason.DEADLINE)
+
+
+_WATCHER = _Watcher()
+_SIGNALS = _Signals()
+
+
+def _forget_watcher_after_fork() -> None:
+    # A forked child has no watcher thread: start a new one on first use.
+    global _LOCK, _WATCHER, _MAIN_THREAD
+    _LOCK = threading.RLock()
+    _WATCHER = _Watcher()
+    _MAIN_THREAD = threading.get_ident()  # the thread that forked is the child's only one
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_watcher_after_fork)
+
+
+def host_call(host: Any) -> Any:
+    """Call the learner's host function so that a Ctrl-C during it may end it with KeyboardInterrupt."""
+    calls = _SIGNALS.calls
+    if not calls or threading.get_ident() != _MAIN_THREAD:
+        return host()
+    call = calls[-1]
+    outer, call.in_host = call.in_host, True
+    try:
+        return host()
+    finally:
+        call.in_host = outer

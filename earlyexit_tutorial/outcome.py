@@ -7,6 +7,7 @@ from typing import Callable, Optional, Union
 import wasmtime
 
 from .exit_code import ExitCode
+from .interrupting import GuardedCall, Reason
 
 
 class _Record:
@@ -92,30 +93,60 @@ class Interrupted(_Record):
 
     __slots__ = __match_args__ = ("reason", "error", "timeout", "fuel_consumed")
     _hidden = ("error",)
-    reason: str  # "deadline", "stop", "kernel" or "fuel"
+    reason: Reason  # equal to its text too: outcome.reason == "deadline"
     error: BaseException
     timeout: Optional[float]
     fuel_consumed: Optional[int]
 
     def __init__(
-        self, reason: str, error: BaseException, timeout: Optional[float] = None, fuel_consumed: Optional[int] = None
+        self,
+        reason: Reason | str,
+        error: BaseException,
+        timeout: Optional[float] = None,
+        fuel_consumed: Optional[int] = None,
     ) -> None:
-        super().__init__(reason, error, timeout, fuel_consumed)
+        super().__init__(Reason(reason), error, timeout, fuel_consumed)
 
     @property
     def message(self) -> str:
-        if self.reason == "deadline":
-            return f"Interrupted: the guest ran past its {self.timeout:g} s deadline"
-        if self.reason == "stop":
-            return "Interrupted: stopped by the Stop button"
-        if self.reason == "kernel":
-            return "Interrupted: stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)"
-        if self.reason == "fuel":
-            return f"Interrupted: the guest ran out of fuel after {self.fuel_consumed} units"
-        return f"Interrupted: {self.reason}"
+        return f"Interrupted: {stopped_because(self.reason, self.timeout, self.fuel_consumed)}"
 
 
 Outcome = Union[Returned, ExitedEarly, OtherError, Interrupted]
+
+
+def stopped_because(reason: Reason, timeout: Optional[float], fuel_consumed: Optional[int]) -> str:
+    """Why a guest was stopped from outside, as the end of a sentence."""
+    if reason is Reason.DEADLINE:
+        return f"the guest ran past its {timeout:g} s deadline"
+    if reason is Reason.STOP:
+        return "stopped by the Stop button"
+    if reason is Reason.KERNEL:
+        return "stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)"
+    return f"the guest ran out of fuel after {fuel_consumed} unit{'' if fuel_consumed == 1 else 's'}"
+
+
+def stop_reason(error: Optional[BaseException], call: GuardedCall) -> Optional[Reason]:
+    """What stopped a guarded call from outside, given the error it ended with (None: nothing)."""
+    if call.reason is Reason.KERNEL:
+        return Reason.KERNEL  # whatever the call did, the learner's Ctrl-C is reported, never lost
+    if isinstance(error, wasmtime.Trap):
+        if error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
+            return Reason.FUEL
+        if error.trap_code == wasmtime.TrapCode.INTERRUPT:
+            return call.reason or Reason.STOP
+    return None
+
+
+def guarded_outcome(outcome: Outcome, call: GuardedCall) -> Outcome:
+    """The outcome of a guarded call: `outcome`, or Interrupted when the host stopped the guest."""
+    error = outcome.error if isinstance(outcome, OtherError) else None
+    reason = stop_reason(error, call)
+    if reason is None:
+        return outcome
+    if reason is Reason.FUEL:
+        return Interrupted(reason, error, fuel_consumed=call.fuel - call.store.get_fuel())  # type: ignore[arg-type]
+    return Interrupted(reason, error or KeyboardInterrupt(), timeout=call.timeout)
 
 
 def call_run(run: Callable[..., int], store: wasmtime.Store, x: int, y: int) -> Outcome:

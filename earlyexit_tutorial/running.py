@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional
+import weakref
+from typing import Any, Callable, Optional
 
 import wasmtime
 
 from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, compile_guest, load_module
 from .host import HostBehaviour, define_env, host_function
-from .interrupting import DEFAULT_TIMEOUT, Stopper, call_interruptibly, check_limits, interruptible_config
-from .outcome import Outcome, call_run, short_error
+from .interrupting import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
+from .outcome import OtherError, Outcome, call_run, guarded_outcome, short_error, stop_reason
 from .typed import TypedRun, typed_run
 from .validation import check_i32
 
@@ -24,6 +25,36 @@ class ExampleBusy(RuntimeError):
     """A call was made on an Example that is already running one."""
 
 
+class StartStopped(ModuleError):
+    """The module's start function was stopped: deadline, fuel budget, Stop or Ctrl-C."""
+
+    def __init__(self, message: str, reason: Reason) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def call_interruptibly(
+    call: Callable[[], Outcome],
+    store: wasmtime.Store,
+    stopper: Stopper,
+    *,
+    timeout: Optional[float] = DEFAULT_TIMEOUT,
+    fuel: Optional[int] = None,
+) -> Outcome:
+    """Run `call` (which calls into `store`) so that a deadline, fuel, stop() or Ctrl-C can end it."""
+    return run_guarded(GuardedCall(store, stopper, timeout=timeout, fuel=fuel), call)
+
+
+def run_guarded(guard: GuardedCall, call: Callable[[], Outcome]) -> Outcome:
+    """Run `call` inside `guard` and return its outcome, told as Interrupted if the host stopped it."""
+    with guard:
+        try:
+            outcome = call()
+        except BaseException as error:  # noqa: BLE001 - e.g. KeyboardInterrupt from a host function
+            outcome = OtherError(error)
+    return guarded_outcome(outcome, guard)
+
+
 class Example:
     """The guide's example, instantiated once and ready to call many times."""
 
@@ -34,11 +65,13 @@ class Example:
         behaviour: HostBehaviour | str = HostBehaviour.EXIT,
         exit_code: int = 1,
         limits: Optional[dict] = None,
+        timeout: Optional[float] = DEFAULT_TIMEOUT,
+        fuel: Optional[int] = None,
         progress: Callable[[str], None] = lambda line: None,
     ) -> None:
         # Each example owns its engine: an epoch increment then stops this
         # example's guest and nobody else's.
-        self.engine = wasmtime.Engine(interruptible_config())
+        self.engine = interruptible_engine()
         self.stopper = Stopper(self.engine)
         self.set_host(behaviour, exit_code)
         progress("Compiling module...")
@@ -48,34 +81,53 @@ class Example:
         self.store.set_limits(**{**DEFAULT_LIMITS, **(limits or {})})
         self.linker = wasmtime.Linker(self.engine)
         # The guest gets a trampoline that asks self.host each time, so the
-        # widget panel can change behaviour without re-instantiating.
-        define_env(self.linker, self.store, self._call_host)
-        self.store.set_fuel(10_000_000)
-        self.store.set_epoch_deadline(1)
-        try:
-            self.instance = self.linker.instantiate(self.store, self.module)
-        except (wasmtime.Trap, wasmtime.WasmtimeError) as error:
-            raise ModuleError(f"cannot instantiate the module: {short_error(error)}") from None
-        except ExitCode as exit_code:  # a start function called env.early_exit
-            raise ModuleError(
-                f"cannot instantiate the module: its start function called env.early_exit, which exited with code {exit_code}"
-            ) from None
-        except Exception as error:  # e.g. the host's HostFailure, raised inside a start function
-            raise ModuleError(
-                f"cannot instantiate the module: its start function called env.early_exit, which raised "
-                f"{type(error).__name__}: {short_error(error)}"
-            ) from error
+        # widget panel can change behaviour without re-instantiating. It holds
+        # the Example weakly: wasmtime keeps it until the store dies, and the
+        # store is the Example's, so a strong reference would keep both forever.
+        define_env(self.linker, self.store, _host_trampoline(weakref.ref(self)))
+        # The start function, if any, runs here: under the guard, like `run`.
+        self.instance = self._instantiate(timeout, fuel)
         self.run_func: TypedRun = typed_run(self.instance, self.store)
         # A store serves one thread at a time: two calls at once (a Stop panel's
         # background call and a cell, say) could crash the kernel.
         self._busy = threading.Lock()
+
+    def _instantiate(self, timeout: Optional[float], fuel: Optional[int]) -> wasmtime.Instance:
+        """Instantiate the module under the guard; a start function that fails is one clear line."""
+        failure: Optional[BaseException] = None
+        with GuardedCall(self.store, self.stopper, timeout=timeout, fuel=fuel) as guard:
+            try:
+                return self.linker.instantiate(self.store, self.module)
+            except BaseException as error:  # noqa: BLE001 - a host's KeyboardInterrupt too
+                failure = error
+        reason = stop_reason(failure, guard)
+        if reason is not None:
+            why = {
+                Reason.DEADLINE: f"ran past its {guard.timeout:g} s deadline",
+                Reason.FUEL: f"ran out of fuel (its budget was {guard.fuel} units)",
+                Reason.STOP: "was stopped by the Stop button",
+                Reason.KERNEL: "was stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)",
+            }[reason]
+            raise StartStopped(f"cannot instantiate the module: its start function {why}", reason) from None
+        if isinstance(failure, (wasmtime.Trap, wasmtime.WasmtimeError)):
+            raise ModuleError(f"cannot instantiate the module: {short_error(failure)}") from None
+        if isinstance(failure, ExitCode):  # a start function called env.early_exit
+            raise ModuleError(
+                f"cannot instantiate the module: its start function called env.early_exit, which exited with code {failure}"
+            ) from None
+        if isinstance(failure, Exception):  # e.g. the host's HostFailure, raised inside a start function
+            raise ModuleError(
+                f"cannot instantiate the module: its start function called env.early_exit, which raised "
+                f"{type(failure).__name__}: {short_error(failure)}"
+            ) from failure
+        raise failure  # type: ignore[misc] - SystemExit and the like go on as they came
 
     def _call_host(self) -> object:
         """The guest's env.early_exit: call whatever host function is chosen now."""
         try:
             # Whatever it returns goes back to wasmtime, which rejects a value
             # from a function typed to return nothing: a clear OtherError outcome.
-            return self.host()
+            return host_call(self.host)
         except BaseException as error:
             _forget_earlier_raises(error)
             raise
@@ -88,10 +140,8 @@ class Example:
 
     def run(self, x: int = 1, y: int = 7, *, timeout: Optional[float] = DEFAULT_TIMEOUT, fuel: Optional[int] = None) -> Outcome:
         """Call the guest's run(x, y) with a deadline and an optional fuel budget."""
-        check_i32("x", x)
-        check_i32("y", y)
-        # Checked before starting(): a call refused later would leave the Stopper expecting it.
-        check_limits(timeout, fuel)
+        x, y = check_i32("x", x), check_i32("y", y)  # refused here, not turned into an OtherError
+        guard = GuardedCall(self.store, self.stopper, timeout=timeout, fuel=fuel)  # checks the limits
         if not self._busy.acquire(blocking=False):
             raise ExampleBusy(
                 "this Example is already running a call (from a Stop panel, another thread or its own host "
@@ -99,15 +149,24 @@ class Example:
             )
         try:
             self.stopper.starting()  # a Stop pressed from now on stops this call
-            return call_interruptibly(
-                lambda: call_run(self.run_func, self.store, x, y), self.store, self.stopper, timeout=timeout, fuel=fuel
-            )
+            return run_guarded(guard, lambda: call_run(self.run_func, self.store, x, y))
         finally:
             self._busy.release()
 
     def stop(self) -> None:
         """Stop the guest that is running now (the Stop button's action)."""
-        self.stopper.stop("stop")
+        self.stopper.stop(Reason.STOP)
+
+
+def _host_trampoline(example_ref: "weakref.ref[Example]") -> Callable[[], Any]:
+    """The function wasmtime calls for env.early_exit: the Example's host, reached weakly."""
+
+    def early_exit() -> Any:
+        example = example_ref()
+        # A guest runs only inside a call on its Example, which keeps it alive.
+        return None if example is None else example._call_host()
+
+    return early_exit
 
 
 def run_example(
@@ -122,9 +181,8 @@ def run_example(
     progress: Callable[[str], None] = lambda line: None,
 ) -> Outcome:
     """Run the guide's example once, from compiling to the outcome."""
-    check_i32("x", x)
-    check_i32("y", y)
-    example = Example(module, behaviour=behaviour, exit_code=exit_code, progress=progress)
+    x, y = check_i32("x", x), check_i32("y", y)  # before the slow set-up, not after it
+    example = Example(module, behaviour=behaviour, exit_code=exit_code, timeout=timeout, fuel=fuel, progress=progress)
     progress("Calling `run` function...")
     return example.run(x, y, timeout=timeout, fuel=fuel)
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from typing import Optional
+from typing import Callable, Optional
 
 import ipywidgets as w
 
 from .diagram import call_diagram
 from .exit_code import U32_MAX, ExitCode
 from .host import HostBehaviour
-from .interrupting import DEFAULT_TIMEOUT
+from .interrupting import DEFAULT_TIMEOUT, check_limits
 from .outcome import Outcome
 from .running import Example, ExampleBusy
 from .validation import I32_MAX, I32_MIN, check_i32, parse_int
@@ -86,16 +86,21 @@ def run_panel(example: Optional[Example] = None) -> w.VBox:
     return panel
 
 
-def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: float = DEFAULT_TIMEOUT) -> w.VBox:
+def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: Optional[float] = DEFAULT_TIMEOUT) -> w.VBox:
     """A Start and a Stop button: run the guest in the background and stop it on demand."""
-    check_i32("x", x)
-    check_i32("y", y)
+    x, y = check_i32("x", x), check_i32("y", y)
+    timeout = check_limits(timeout, None)[0]  # refused now, not at the first Start
     start = w.Button(description="Start", button_style="primary", icon="play")
     stop = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
     status = w.Label(value="idle")
     out = w.Output(layout=w.Layout(min_height="2em"))
     panel = w.VBox([w.HBox([start, stop, status]), out])
     panel.thread = None
+    # The buttons and the label change only under this lock, and the worker has
+    # the last word when its call ends: a Stop pressed as the guest finishes
+    # cannot leave "stopping..." behind for a call that is over.
+    state = threading.Lock()
+    running = [False]
 
     def work() -> None:
         try:
@@ -103,24 +108,44 @@ def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: float = DEFAUL
         except Exception as error:  # never leave the buttons stuck on "running"
             out.append_stdout(f"error: {error}\n")
         finally:
-            status.value = "idle"
-            start.disabled, stop.disabled = False, True
+            with state:
+                running[0] = False
+                status.value = "idle"
+                start.disabled, stop.disabled = False, True
 
     def on_start(_button: object) -> None:
-        if panel.thread is not None and panel.thread.is_alive():
-            return  # one guest at a time: a store is used by one thread only
-        out.outputs = ()  # clear the previous result (works with or without a front end)
-        status.value = f"running (deadline {timeout:g} s)"
-        start.disabled, stop.disabled = True, False
+        with state:
+            if running[0]:
+                return  # one guest at a time: a store is used by one thread only
+            running[0] = True
+            example.stopper.starting()  # a Stop pressed before the background call begins is kept for it
+            out.outputs = ()  # clear the previous result (works with or without a front end)
+            status.value = "running (no deadline)" if timeout is None else f"running (deadline {timeout:g} s)"
+            start.disabled, stop.disabled = True, False
         # The cell must finish so the kernel can hear the Stop click.
         panel.thread = threading.Thread(target=work, name="earlyexit-stop-panel", daemon=True)
         panel.thread.start()
 
     def on_stop(_button: object) -> None:
-        status.value = "stopping..."
-        example.stop()
+        with state:
+            if not running[0]:
+                return  # the call is already over: nothing to stop, the label already says so
+            status.value = "stopping..."
+            example.stop()
 
-    start.on_click(on_start)
-    stop.on_click(on_stop)
+    start.on_click(_showing_errors(on_start, out))
+    stop.on_click(_showing_errors(on_stop, out))
     panel.example, panel.start_button, panel.stop_button, panel.status, panel.out = example, start, stop, status, out
     return panel
+
+
+def _showing_errors(handler: Callable[[object], None], out: w.Output) -> Callable[[object], None]:
+    """`handler`, with any exception it raises written into `out` (ipywidgets would swallow it)."""
+
+    def on_click(button: object) -> None:
+        try:
+            handler(button)
+        except Exception as error:  # noqa: BLE001 - shown to the learner instead of lost
+            out.append_stdout(f"error: {type(error).__name__}: {error}\n")
+
+    return on_click
