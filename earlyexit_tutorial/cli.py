@@ -64,7 +64,8 @@ def _run(args: argparse.Namespace) -> int:
         timeout = DEFAULT_TIMEOUT if args.timeout is None else _parse_seconds(args.timeout)
         fuel = None if args.fuel is None else parse_int("--fuel", args.fuel)
         check_limits(timeout, fuel)
-        example = Example(args.module, behaviour=args.host, exit_code=code, progress=print)
+        # The start function, if any, gets the same deadline and fuel as `run`.
+        example = Example(args.module, behaviour=args.host, exit_code=code, timeout=timeout, fuel=fuel, progress=print)
     except (ValueError, TypeError) as error:  # ModuleError is a ValueError
         if args.verbose:
             import traceback
@@ -72,7 +73,8 @@ def _run(args: argparse.Namespace) -> int:
             traceback.print_exc()  # then the one-line message and status 2, as without --verbose
         prefix = "" if isinstance(error, ModuleError) else "bad input: "
         print(f"error: {prefix}{error}", file=sys.stderr)
-        return BAD_INPUT
+        # A start function stopped by Ctrl-C ends like any Ctrl-C.
+        return CTRL_C if getattr(error, "reason", None) == "kernel" else BAD_INPUT
     print("Calling `run` function...")
     outcome = example.run(x, y, timeout=timeout, fuel=fuel)
     print(outcome.message)

@@ -36,6 +36,7 @@ import os
 import select
 import signal
 import socket
+import sys
 import threading
 import time
 import weakref
@@ -45,6 +46,7 @@ from typing import Any, Optional
 # `signal` wraps these C functions only to turn numbers into enums; calling
 # them directly keeps the handler swap around ~2 µs per call instead of ~8.
 import _signal  # type: ignore[import-not-found]
+import _thread
 
 import wasmtime
 
@@ -230,9 +232,9 @@ class GuardedCall:
                 stopper._active.remove(self)
             if not stopper._active:  # an announcement left over (a call refused as busy) means nothing now
                 stopper._starting, stopper._pending = False, None
-            if self._main and self in _SIGNALS.calls:
-                _SIGNALS.calls.remove(self)
             _WATCHER.remove(self)
+            if self._main and self in _SIGNALS.calls:
+                _SIGNALS.calls.remove(self)  # last: until here a Ctrl-C is this call's
         if self._main:
             _SIGNALS.leave()
 
@@ -304,22 +306,47 @@ class _Signals:
         """Read the wakeup socket now (under _LOCK): a SIGINT in it stops the active calls."""
         _WATCHER.read_signals()
 
-    def sigint(self) -> None:
-        """A SIGINT arrived (under _LOCK): stop every active guarded call of the main thread."""
+    def sigint(self) -> bool:
+        """A SIGINT arrived (under _LOCK): stop every active guarded call of the main thread.
+
+        Returns False when no guarded call was there to take it.
+        """
         if not self.calls:
             if self.depth > 0:
                 self.unreported = True  # entering or leaving: raised once the old handler is back
-            return
+            return self.depth > 0
+        # Straight to the calls, not through Stopper.stop: this may run inside a
+        # locked block of the main thread (the lock is re-entrant), where a call
+        # can be half-way out of its Stopper's list.
         for call in self.calls:
-            call.stopper.stop(Reason.KERNEL)
+            call._stopped(Reason.KERNEL)
+            call.stopper.engine.increment_epoch()
+        return True
 
-    def on_sigint(self, signum: int, frame: object) -> None:
+    def on_sigint(self, signum: int, frame: Any) -> None:
         """The SIGINT handler during a guarded call: stop it, raising only inside a host function."""
         with _LOCK:
             self.sigint()
             in_host = bool(self.calls) and self.calls[-1].in_host
         if in_host:
             raise KeyboardInterrupt
+
+
+def _resend_ctrl_c_dropped_in_finalizer(unraisable: Any) -> None:
+    """sys.unraisablehook: a KeyboardInterrupt raised inside a finalizer is sent again, not dropped."""
+    # The garbage collector runs finalizers (`__del__`, wasmtime's objects have
+    # one) at any moment. A Ctrl-C handled while one runs, by Python's own
+    # handler between two calls or by ours in a host function, raises there,
+    # and Python drops it with "Exception ignored": a lost interrupt. Sending it
+    # again lets the handler raise it once the finalizer is over. The watcher
+    # sends it: sent from here, it would be raised inside this hook and dropped.
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and threading.get_ident() == _MAIN_THREAD:
+        _WATCHER.poke(_RESEND_CTRL_C)
+        return
+    _previous_unraisablehook(unraisable)
+
+
+_previous_unraisablehook = sys.unraisablehook
 
 
 class _Watcher:
@@ -345,29 +372,33 @@ class _Watcher:
             thread = threading.Thread(target=self._loop, name="earlyexit-watcher", daemon=True)
             thread.start()
             self._thread = thread
+            global _previous_unraisablehook
+            if sys.unraisablehook is not _resend_ctrl_c_dropped_in_finalizer:
+                _previous_unraisablehook, sys.unraisablehook = sys.unraisablehook, _resend_ctrl_c_dropped_in_finalizer
 
     def add(self, call: GuardedCall) -> None:
         """Watch `call`'s deadline (under _LOCK)."""
         self.start()
         self._deadlines[call] = call.deadline
         if call.deadline < self._wake_at:
-            self._poke()
+            self.poke()
 
     def remove(self, call: GuardedCall) -> None:
         """Stop watching `call` (under _LOCK); the thread finds out when it next wakes."""
         self._deadlines.pop(call, None)
 
-    def _poke(self) -> None:
+    def poke(self, byte: int = 0) -> None:
+        """Wake the thread: 0 to look at the deadlines again, _RESEND_CTRL_C to send SIGINT again."""
         try:
-            self._write.send(b"\0")  # not a signal number: "look at the deadlines again"
+            self._write.send(bytes([byte]))  # neither is a signal number
         except OSError:
-            pass  # the socket is full of pokes: the thread will wake anyway
+            pass  # the socket is full: the thread will wake anyway
 
     def read_signals(self) -> None:
         """Empty the socket (under _LOCK); a SIGINT byte stops the main thread's calls."""
         if self._thread is None:
             return
-        sigint = False
+        sigint = resend = False
         while True:
             try:
                 data = self._read.recv(4096)
@@ -378,10 +409,14 @@ class _Watcher:
             for byte in data:
                 if byte == signal.SIGINT:
                     sigint = True
+                elif byte == _RESEND_CTRL_C:
+                    resend = True
                 elif byte != 0:
                     self._forward.append(byte)
-        if sigint:
-            _SIGNALS.sigint()
+        # A resent Ctrl-C with no guarded call to take it goes to Python's own
+        # handler (only the watcher gets here: the main thread reads inside a call).
+        if (sigint or resend) and not _SIGNALS.sigint() and resend:
+            _thread.interrupt_main(signal.SIGINT)
 
     def take_forwarded(self) -> bytes:
         """The other signals' bytes read so far (under _LOCK), to pass on."""
@@ -406,6 +441,7 @@ class _Watcher:
 
 _WATCHER = _Watcher()
 _SIGNALS = _Signals()
+_RESEND_CTRL_C = 255  # above every signal number
 
 
 def _forget_watcher_after_fork() -> None:

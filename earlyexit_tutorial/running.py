@@ -12,7 +12,7 @@ from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, compile_guest, load_module
 from .host import HostBehaviour, define_env, host_function
 from .interrupting import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
-from .outcome import OtherError, Outcome, call_run, guarded_outcome, short_error, stop_reason
+from .outcome import OtherError, Outcome, call_run, guarded_outcome, short_error, stop_reason, stopped_because
 from .typed import TypedRun, typed_run
 from .validation import check_i32
 
@@ -97,17 +97,21 @@ class Example:
         failure: Optional[BaseException] = None
         with GuardedCall(self.store, self.stopper, timeout=timeout, fuel=fuel) as guard:
             try:
-                return self.linker.instantiate(self.store, self.module)
+                instance = self.linker.instantiate(self.store, self.module)
             except BaseException as error:  # noqa: BLE001 - a host's KeyboardInterrupt too
                 failure = error
-        reason = stop_reason(failure, guard)
+        reason = stop_reason(failure, guard)  # a Ctrl-C counts even if the start function finished
+        if failure is None:
+            if reason is Reason.KERNEL:  # nothing ran long enough to be stopped: an ordinary Ctrl-C
+                raise KeyboardInterrupt
+            return instance
         if reason is not None:
-            why = {
-                Reason.DEADLINE: f"ran past its {guard.timeout:g} s deadline",
-                Reason.FUEL: f"ran out of fuel (its budget was {guard.fuel} units)",
-                Reason.STOP: "was stopped by the Stop button",
-                Reason.KERNEL: "was stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)",
-            }[reason]
+            if reason is Reason.DEADLINE:
+                why = f"ran past its {guard.timeout:g} s deadline"
+            elif reason is Reason.FUEL:
+                why = f"ran out of fuel (its budget was {guard.fuel} units)"
+            else:
+                why = "was " + stopped_because(reason, None, None)
             raise StartStopped(f"cannot instantiate the module: its start function {why}", reason) from None
         if isinstance(failure, (wasmtime.Trap, wasmtime.WasmtimeError)):
             raise ModuleError(f"cannot instantiate the module: {short_error(failure)}") from None
