@@ -23,6 +23,7 @@ from benchmarks.stats import summarize  # noqa: E402
 # The targets of issue 7.
 FAST_CALL_SPEEDUP = 3.0  # typed call vs Func.__call__, returning normally (aim)
 LATENCY_MS = 10.0  # interrupt latency, p90
+GUARD_US = 10.0  # what Example.run adds to call_run on the typed run, per call
 NOTEBOOK_RATIO = 1.5  # a notebook vs an empty one
 COLD_START_RATIO = 1.5  # python -m earlyexit_tutorial vs python -c "import wasmtime"
 
@@ -115,6 +116,28 @@ def row_calls(report: Report, repeat: int) -> None:
     )
 
 
+def row_guard(report: Report, repeat: int) -> None:
+    """Row b2: what the guard (Example.run) adds to call_run on the typed run, per call."""
+    costs = calls.guard_costs(repeat=repeat)
+    rows, added = [], {}
+    for arm in ("normal", "exit"):
+        typed, guarded = costs["typed"][arm], costs["guarded"][arm]
+        added[arm] = guarded.median - typed.median
+        rows.append([arm, us(typed.median), us(guarded.median), us(added[arm])])
+    report.section(
+        "b2. What the guard adds: Example.run minus call_run on the typed run, microseconds per call",
+        ["arm", "call_run typed", "Example.run", "added"],
+        rows,
+        ["the guard: limits checked, fuel and epoch deadline set, deadline registered, SIGINT handler "
+         "and wakeup fd swapped in and back, the outcome sorted"],
+    )
+    report.target(
+        f"guard adds <= {GUARD_US:g} us per call",
+        f"{us(added['normal'])} / {us(added['exit'])} us (normal / exit)",
+        max(added.values()) <= GUARD_US,
+    )
+
+
 def row_interrupts(report: Report, tries: int) -> None:
     """Row c: interrupt latency of an endless guest."""
     rows, notes = [], []
@@ -188,6 +211,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f})")
     report = Report()
     row_calls(report, repeat)
+    row_guard(report, repeat)
     row_interrupts(report, tries)
     row_notebooks(report, nb_runs)
     row_cold_start(report, cold_runs)

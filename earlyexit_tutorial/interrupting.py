@@ -50,6 +50,8 @@ import _thread
 
 import wasmtime
 
+from .validation import shown
+
 # Every call the tutorial makes for the learner has a deadline, so no cell and
 # no widget can hang the kernel, even with a guest that loops forever.
 DEFAULT_TIMEOUT = 10.0
@@ -120,8 +122,6 @@ _INTERRUPTIBLE: "weakref.WeakSet[wasmtime.Engine]" = weakref.WeakSet()
 
 def check_limits(timeout: Any, fuel: Any) -> tuple[Optional[float], int]:
     """Check a deadline and a fuel budget; return them as seconds (or None) and a budget."""
-    from .validation import shown
-
     seconds = None
     if timeout is not None:
         if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
@@ -192,17 +192,17 @@ class GuardedCall:
         self._main = False
 
     def __enter__(self) -> GuardedCall:
-        self.store.set_fuel(self.fuel)
+        store, stopper = self.store, self.stopper
+        store.set_fuel(self.fuel)
         # The deadline counts from the epoch now: a tick before this line is ignored.
-        self.store.set_epoch_deadline(1)
-        self._main = threading.get_ident() == _MAIN_THREAD
-        if self._main:
+        store.set_epoch_deadline(1)
+        self._main = main = threading.get_ident() == _MAIN_THREAD
+        if main:
             _SIGNALS.enter()
         try:
             with _LOCK:
-                stopper = self.stopper
                 stopper._active.append(self)
-                if self._main:
+                if main:
                     _SIGNALS.calls.append(self)
                     if _SIGNALS.unreported:  # a Ctrl-C while entering: it is this call's
                         _SIGNALS.unreported = False
@@ -224,18 +224,22 @@ class GuardedCall:
         self._leave()
 
     def _leave(self) -> None:
+        main, stopper = self._main, self.stopper
         with _LOCK:
-            if self._main:
-                _SIGNALS.drain()  # a Ctrl-C the watcher has not read yet is this call's
-            stopper = self.stopper
+            if main and _SIGNALS.handled:
+                # A Ctrl-C came (the handler ran): read its byte now, so that the
+                # watcher cannot take it later for the next call.
+                _WATCHER.read_signals()
             if self in stopper._active:
                 stopper._active.remove(self)
             if not stopper._active:  # an announcement left over (a call refused as busy) means nothing now
-                stopper._starting, stopper._pending = False, None
-            _WATCHER.remove(self)
-            if self._main and self in _SIGNALS.calls:
+                stopper._starting = False
+                stopper._pending = None
+            if self.deadline != math.inf:
+                _WATCHER.remove(self)
+            if main and self in _SIGNALS.calls:
                 _SIGNALS.calls.remove(self)  # last: until here a Ctrl-C is this call's
-        if self._main:
+        if main:
             _SIGNALS.leave()
 
     def _stopped(self, reason: Reason) -> None:
@@ -260,6 +264,7 @@ class _Signals:
         self.previous_handler: Any = None
         self.previous_fd = -1
         self.unreported = False  # a Ctrl-C came while no call was active
+        self.handled = False  # on_sigint ran during the outermost guarded call
 
     def enter(self) -> None:
         self.depth += 1
@@ -267,7 +272,7 @@ class _Signals:
             return  # nested in a host function: the outermost call's swap covers it
         try:
             _WATCHER.start()
-            self.unreported = False
+            self.unreported = self.handled = False
             self.previous_handler = _signal.signal(signal.SIGINT, self.on_sigint)
             self.previous_fd = _signal.set_wakeup_fd(_WATCHER.write_fd, warn_on_full_buffer=False)
         except BaseException:
@@ -289,8 +294,10 @@ class _Signals:
             return
         # The wakeup fd first: until the handler goes back, a Ctrl-C still reaches on_sigint.
         _signal.set_wakeup_fd(self.previous_fd)
-        with _LOCK:
-            forward = _WATCHER.take_forwarded()
+        forward = b""
+        if _WATCHER.has_forwarded():
+            with _LOCK:
+                forward = _WATCHER.take_forwarded()
         if forward and self.previous_fd >= 0:
             try:
                 os.write(self.previous_fd, forward)
@@ -301,10 +308,6 @@ class _Signals:
         if self.unreported:
             self.unreported = False
             raise KeyboardInterrupt
-
-    def drain(self) -> None:
-        """Read the wakeup socket now (under _LOCK): a SIGINT in it stops the active calls."""
-        _WATCHER.read_signals()
 
     def sigint(self) -> bool:
         """A SIGINT arrived (under _LOCK): stop every active guarded call of the main thread.
@@ -326,6 +329,7 @@ class _Signals:
     def on_sigint(self, signum: int, frame: Any) -> None:
         """The SIGINT handler during a guarded call: stop it, raising only inside a host function."""
         with _LOCK:
+            self.handled = True
             self.sigint()
             in_host = bool(self.calls) and self.calls[-1].in_host
         if in_host:
@@ -378,7 +382,8 @@ class _Watcher:
 
     def add(self, call: GuardedCall) -> None:
         """Watch `call`'s deadline (under _LOCK)."""
-        self.start()
+        if self._thread is None:
+            self.start()
         self._deadlines[call] = call.deadline
         if call.deadline < self._wake_at:
             self.poke()
@@ -417,6 +422,10 @@ class _Watcher:
         # handler (only the watcher gets here: the main thread reads inside a call).
         if (sigint or resend) and not _SIGNALS.sigint() and resend:
             _thread.interrupt_main(signal.SIGINT)
+
+    def has_forwarded(self) -> bool:
+        """Whether other signals' bytes wait to be passed on (read without the lock: a hint)."""
+        return bool(self._forward)
 
     def take_forwarded(self) -> bytes:
         """The other signals' bytes read so far (under _LOCK), to pass on."""
