@@ -29,7 +29,7 @@ def shown(value: Any) -> str:
     """A number for a message: itself, or its size when it has too many digits to read."""
     if isinstance(value, int) and abs(value).bit_length() > _SHOWN_DIGITS * 3.33:
         digits = int(abs(value).bit_length() * 0.30103) + 1
-        return f"{'-' if value < 0 else ''}a number of about {digits:,} digits"
+        return f"a {'negative ' if value < 0 else ''}number of about {digits:,} digits"
     return str(value)
 
 

@@ -218,3 +218,51 @@ def test_a_second_ctrl_c_gets_out_of_a_host_that_swallows_the_first() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["Interrupted kernel"]
+
+
+def test_an_engine_the_guard_cannot_stop_is_refused_at_once() -> None:
+    import wasmtime
+
+    from earlyexit_tutorial import NotInterruptible, Stopper, call_interruptibly
+
+    plain = wasmtime.Engine()
+    with pytest.raises(NotInterruptible, match="does not meter fuel"):
+        Stopper(plain)
+    config = wasmtime.Config()
+    config.consume_fuel = True  # fuel, but no epoch interruption: a deadline could not fire
+    fuel_only = wasmtime.Engine(config)
+    with pytest.raises(NotInterruptible, match="has no epoch interruption"):
+        call_interruptibly(lambda: None, wasmtime.Store(fuel_only), Stopper(fuel_only), timeout=0.1)
+
+
+def test_no_thread_per_call_and_the_signal_state_comes_back() -> None:
+    import threading
+
+    from earlyexit_tutorial import Example
+
+    example = Example()
+    example.run(1, 7)  # the watcher thread starts on first use
+    threads = threading.active_count()
+    handler = signal.getsignal(signal.SIGINT)
+    wakeup = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(wakeup)
+    for _ in range(200):
+        example.run(1, 7)
+    assert threading.active_count() == threads
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert signal.set_wakeup_fd(wakeup) == wakeup
+
+
+def test_off_the_main_thread_the_signal_state_is_left_alone_and_deadlines_still_work() -> None:
+    import threading
+
+    from earlyexit_tutorial import Example
+
+    from .conftest import ENDLESS_WAT
+
+    example = Example(ENDLESS_WAT)
+    outcomes = []
+    worker = threading.Thread(target=lambda: outcomes.append(example.run(1, 7, timeout=0.2)))
+    worker.start()
+    worker.join(10)
+    assert outcomes and outcomes[0].reason == "deadline"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import random
 import statistics
 import sys
 import textwrap
@@ -266,3 +267,65 @@ def test_call_interruptibly_restores_sigint_handler_in_the_kernel(kernel):
         "failed OtherError True",
         "rejected ValueError True",
     ], ex
+
+
+START_LOOP = """(module (import "env" "early_exit" (func $h)) (func $s (loop $l (call $h) (br $l))) (start $s)
+  (func (export "run") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"""
+
+
+def interrupt_cell(kernel, code: str, *, delay: float) -> Execution:
+    """Run `code` (which prints STARTED first), interrupt the kernel after `delay` seconds, return the cell."""
+    ex = kernel.submit(textwrap.dedent(code))
+    kernel.wait_for_stdout(ex, STARTED)
+    time.sleep(delay)
+    assert ex.reply is None, f"the cell ended by itself: {ex}"
+    kernel.km.interrupt_kernel()
+    return kernel.finish(ex)
+
+
+def test_kernel_interrupt_during_a_start_function_that_loops_through_the_host(kernel):
+    kernel.run("from earlyexit_tutorial import Example, Interrupted, StartStopped")
+    for cycle in range(8):
+        ex = interrupt_cell(
+            kernel,
+            f"""
+            print({STARTED!r}, flush=True)
+            try:
+                Example({START_LOOP!r}, behaviour="return", timeout=None)
+            except StartStopped as error:
+                print("stopped:", error.reason)
+            """,
+            delay=random.uniform(0.05, 0.3),
+        )
+        assert ex.reply["status"] in ("ok", "error"), ex
+        if ex.reply["status"] == "ok":
+            assert ex.stdout.splitlines() == [STARTED, "stopped: kernel"], f"cycle {cycle}: {ex}"
+        else:  # the Ctrl-C came just before or after the start function: an ordinary KeyboardInterrupt
+            assert [name for name, _ in ex.errors] == ["KeyboardInterrupt"], f"cycle {cycle}: {ex}"
+        assert "Exception ignored" not in ex.stderr and "Traceback" not in ex.stderr, ex.stderr
+        assert kernel.run("print(Example().run(1, 7).message)").stdout == "Exited early with exit code: 1\n"
+
+
+def test_kernel_interrupt_during_a_long_loop_of_quick_calls(kernel):
+    kernel.run("from earlyexit_tutorial import Example, Interrupted; quick = Example()")
+    for cycle in range(8):
+        ex = interrupt_cell(
+            kernel,
+            f"""
+            print({STARTED!r}, flush=True)
+            calls = 0
+            while True:
+                outcome = quick.run(1, 7)
+                calls += 1
+                if isinstance(outcome, Interrupted):
+                    print("interrupted:", outcome.reason)
+                    break
+            """,
+            delay=random.uniform(0.05, 0.3),
+        )
+        if ex.reply["status"] == "ok":
+            assert ex.stdout.splitlines() == [STARTED, "interrupted: kernel"], f"cycle {cycle}: {ex}"
+        else:  # the Ctrl-C landed between two calls
+            assert [name for name, _ in ex.errors] == ["KeyboardInterrupt"], f"cycle {cycle}: {ex}"
+        assert "Exception ignored" not in ex.stderr, ex.stderr
+        assert kernel.run("print(quick.run(1, 7).message, calls > 0)").stdout == "Exited early with exit code: 1 True\n"
