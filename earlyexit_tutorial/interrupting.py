@@ -25,6 +25,8 @@ kernel's stop button). Its protocol, which every call into wasm follows:
   no call was active (entering or leaving) is raised as KeyboardInterrupt once
   the previous handler is back, so no interrupt is lost.
 - On other threads the signal part is skipped; deadline, fuel and stop() work.
+
+The watcher waits on a pipe with select(), which is POSIX; so is the tutorial.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ import operator
 import os
 import select
 import signal
-import socket
 import sys
 import threading
 import time
@@ -369,10 +370,7 @@ class _Watcher:
         with _LOCK:
             if self._thread is not None:
                 return
-            self._read, self._write = socket.socketpair()
-            self._read.setblocking(False)
-            self._write.setblocking(False)
-            self.write_fd = self._write.fileno()
+            self._read_fd, self.write_fd = _nonblocking_pair()
             thread = threading.Thread(target=self._loop, name="earlyexit-watcher", daemon=True)
             thread.start()
             self._thread = thread
@@ -395,7 +393,7 @@ class _Watcher:
     def poke(self, byte: int = 0) -> None:
         """Wake the thread: 0 to look at the deadlines again, _RESEND_CTRL_C to send SIGINT again."""
         try:
-            self._write.send(bytes([byte]))  # neither is a signal number
+            os.write(self.write_fd, bytes([byte]))  # neither is a signal number
         except OSError:
             pass  # the socket is full: the thread will wake anyway
 
@@ -406,7 +404,7 @@ class _Watcher:
         sigint = resend = False
         while True:
             try:
-                data = self._read.recv(4096)
+                data = os.read(self._read_fd, 4096)
             except (BlockingIOError, InterruptedError):
                 break
             if not data:
@@ -438,7 +436,7 @@ class _Watcher:
                 self._wake_at = min(self._deadlines.values(), default=math.inf)
                 wait = self._wake_at - time.monotonic()
             # select() refuses very long waits; waking once an hour costs nothing.
-            select.select([self._read], [], [], None if wait == math.inf else max(0.0, min(wait, 3600.0)))
+            select.select([self._read_fd], [], [], None if wait == math.inf else max(0.0, min(wait, 3600.0)))
             with _LOCK:
                 self.read_signals()
                 now = time.monotonic()
@@ -446,6 +444,14 @@ class _Watcher:
                     if deadline <= now:
                         del self._deadlines[call]
                         call.stopper.stop(Reason.DEADLINE)
+
+
+def _nonblocking_pair() -> tuple[int, int]:
+    """A (read, write) pair of non-blocking file descriptors for the wakeup fd."""
+    read_fd, write_fd = os.pipe()  # lighter than a socket: no socket module to import
+    os.set_blocking(read_fd, False)
+    os.set_blocking(write_fd, False)
+    return read_fd, write_fd
 
 
 _WATCHER = _Watcher()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-import re
 from typing import Any
 
 I32_MIN = -(2**31)
@@ -48,13 +47,10 @@ def parse_int(name: str, text: str) -> int:
     try:
         return int(text.strip(), 10)
     except (ValueError, AttributeError):
-        if isinstance(text, str) and _DIGITS.fullmatch(text.strip()):
+        if isinstance(text, str) and text.strip().lstrip("+-").replace("_", "").isdecimal():
             # A whole number Python will not convert: more digits than its limit.
             raise ValueError(f"{name} is out of range: {text.strip()[:12]}... has {len(text.strip()):,} digits") from None
         raise ValueError(f"{name} must be a whole number, got {_repr(text)}") from None
-
-
-_DIGITS = re.compile(r"[+-]?\d[\d_]*")
 
 
 def _repr(value: Any) -> str:

@@ -1,6 +1,6 @@
 """Many calls in one store: the same outcome every time, and no memory growth.
 
-Example.run starts a worker thread per call; the 10,000-call test prints how
+Every Example.run goes through the guard; the 10,000-call test prints how
 long that takes (`pytest -s` shows it).
 """
 
@@ -47,7 +47,7 @@ def test_ten_thousand_early_exits_in_one_store() -> None:
     growth = rss() - before
     print(
         f"\n{CALLS} early exits in one store: {elapsed:.2f} s ({elapsed / CALLS * 1e6:.0f} us per call, "
-        f"a worker thread each), resident memory growth {growth / 2**20:.2f} MiB"
+        f"each through the guard), resident memory growth {growth / 2**20:.2f} MiB"
     )
     assert different == []
     assert growth < MAX_GROWTH
