@@ -271,6 +271,8 @@ class _Signals:
         self.depth += 1
         if self.depth > 1:
             return  # nested in a host function: the outermost call's swap covers it
+        if _signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+            return  # whoever ignores Ctrl-C (a background job, say) keeps ignoring it
         try:
             _WATCHER.start()
             self.unreported = self.handled = False

@@ -37,6 +37,7 @@ START_LOOP_WAT = """\
 CHILD = r'''
 import faulthandler, os, random, signal, sys, threading
 faulthandler.dump_traceback_later(20, exit=True)  # a lost interrupt shows as a hang: fail loudly instead
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests run in the background
 from earlyexit_tutorial import Example, Interrupted, StartStopped
 from earlyexit_tutorial.cost import early_exit_costs
 from earlyexit_tutorial.endless import LOOPING_WAT
@@ -233,6 +234,21 @@ def test_an_engine_the_guard_cannot_stop_is_refused_at_once() -> None:
     fuel_only = wasmtime.Engine(config)
     with pytest.raises(NotInterruptible, match="has no epoch interruption"):
         call_interruptibly(lambda: None, wasmtime.Store(fuel_only), Stopper(fuel_only), timeout=0.1)
+
+
+def test_an_ignored_ctrl_c_stays_ignored() -> None:
+    code = textwrap.dedent(
+        """
+        import os, signal, threading
+        from earlyexit_tutorial import Example
+        from earlyexit_tutorial.endless import LOOPING_WAT
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        threading.Timer(0.1, os.kill, args=(os.getpid(), signal.SIGINT)).start()
+        print(Example(LOOPING_WAT).run(0, 0, timeout=0.5).reason, signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stdout == "deadline True\n", done.stderr
 
 
 def test_no_thread_per_call_and_the_signal_state_comes_back() -> None:
