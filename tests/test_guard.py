@@ -251,20 +251,27 @@ def test_an_ignored_ctrl_c_stays_ignored() -> None:
     assert done.stdout == "deadline True\n", done.stderr
 
 
-def test_no_thread_per_call_and_the_signal_state_comes_back() -> None:
+def test_no_thread_per_call_and_the_signal_state_comes_back(monkeypatch) -> None:
     import threading
 
     from earlyexit_tutorial import Example
 
     example = Example()
     example.run(1, 7)  # the watcher thread starts on first use
-    threads = threading.active_count()
+    started = []
+    real_start = threading.Thread.start
+
+    def counting_start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
     handler = signal.getsignal(signal.SIGINT)
     wakeup = signal.set_wakeup_fd(-1)
     signal.set_wakeup_fd(wakeup)
     for _ in range(200):
-        example.run(1, 7)
-    assert threading.active_count() == threads
+        example.run(1, 7, timeout=5)
+    assert started == []  # no thread per call
     assert signal.getsignal(signal.SIGINT) is handler
     assert signal.set_wakeup_fd(wakeup) == wakeup
 
