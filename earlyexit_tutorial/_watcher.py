@@ -166,10 +166,14 @@ class _Watcher:
         except OSError:
             pass  # the socket is full: the thread will wake anyway
 
-    def read_signals(self) -> None:
-        """Empty the socket (under LOCK); a SIGINT byte stops the main thread's calls."""
+    def read_signals(self) -> bool:
+        """Empty the pipe (under LOCK); a SIGINT byte stops the main thread's calls.
+
+        Returns True for a resent Ctrl-C that no guarded call took: Python's own
+        handler must get it (only the watcher sees this: the main thread reads inside a call).
+        """
         if self._thread is None:
-            return
+            return False
         sigint = resend = False
         while True:
             try:
@@ -185,10 +189,7 @@ class _Watcher:
                     resend = True
                 elif byte != 0:
                     self._forward.append(byte)
-        # A resent Ctrl-C with no guarded call to take it goes to Python's own
-        # handler (only the watcher gets here: the main thread reads inside a call).
-        if (sigint or resend) and not SIGNALS.sigint() and resend:
-            _thread.interrupt_main(signal.SIGINT)
+        return (sigint or resend) and not SIGNALS.sigint() and resend
 
     def has_forwarded(self) -> bool:
         """Whether other signals' bytes wait to be passed on (read without the lock: a hint)."""
@@ -207,12 +208,17 @@ class _Watcher:
             # select() refuses very long waits; waking once an hour costs nothing.
             select.select([self._read_fd], [], [], None if wait == math.inf else max(0.0, min(wait, 3600.0)))
             with LOCK:
-                self.read_signals()
+                resend = self.read_signals()
                 now = time.monotonic()
                 for call, deadline in list(self._deadlines.items()):
                     if deadline <= now:
                         del self._deadlines[call]
                         call.deadline_passed()
+            if resend:
+                # Not at once: the main thread is still in the hook that asked for
+                # it, and a Ctrl-C raised there would be dropped again.
+                time.sleep(0.005)
+                _thread.interrupt_main(signal.SIGINT)
 
 
 def _nonblocking_pair() -> tuple[int, int]:
