@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import calls, interrupts, startup  # noqa: E402
 from benchmarks.stats import summarize  # noqa: E402
 
-# The targets of issue 7.
+# The speed targets: what the tutorial promises a learner about cost.
 FAST_CALL_SPEEDUP = 3.0  # typed call vs Func.__call__, returning normally (aim)
 LATENCY_MS = 10.0  # interrupt latency, p90
 NOTEBOOK_RATIO = 1.5  # a notebook vs an empty one

@@ -1,22 +1,22 @@
 """Interrupting WebAssembly execution from a Python host, on wasmtime.
 
 A port of Wasmer's `early_exit` example: the host function raises ExitCode,
-the guest stops, and the host tells the outcomes apart.
+the guest stops, and the host tells the outcomes apart. The notebooks show the
+mechanism in plain wasmtime; this package is their playground.
 """
 
 from .exit_code import ExitCode
 from .guest import GUEST_WAT, ModuleError, compile_guest, load_module
-from .host import HostBehaviour, HostFailure, define_env, early_exit, host_function
-from .interrupting import DEFAULT_TIMEOUT, Stopper, call_interruptibly, interruptible_config
-from .outcome import ExitedEarly, OtherError, Interrupted, Outcome, Returned, call_run, trap_report
+from .host import HostFailure, define_env, early_exit
+from .interrupting import Stopper, call_interruptibly, interruptible_config
+from .outcome import ExitedEarly, Interrupted, OtherError, Returned, call_run, trap_report
 from .running import Example, ExampleBusy, run_example
-from .signatures import RUN_SIGNATURE, describe
 from .typed import SignatureError, TypedRun, typed_export, typed_run
 from .validation import I32_MAX, I32_MIN, check_i32
 
 # The diagram is drawn in notebooks, not on the command line: import it on
 # first use, so `python -m earlyexit_tutorial` starts faster.
-_LAZY = {"CallDiagram": "diagram", "call_diagram": "diagram"}
+_LAZY = {"call_diagram": "diagram"}
 
 
 def __getattr__(name: str) -> object:
@@ -27,23 +27,19 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+# What the notebooks and the tests use; everything else stays in its module.
 __all__ = [
-    "DEFAULT_TIMEOUT",
     "GUEST_WAT",
     "I32_MAX",
     "I32_MIN",
-    "RUN_SIGNATURE",
-    "CallDiagram",
     "Example",
     "ExampleBusy",
     "ExitCode",
     "ExitedEarly",
-    "HostBehaviour",
     "HostFailure",
     "Interrupted",
     "ModuleError",
     "OtherError",
-    "Outcome",
     "Returned",
     "SignatureError",
     "Stopper",
@@ -54,9 +50,7 @@ __all__ = [
     "check_i32",
     "compile_guest",
     "define_env",
-    "describe",
     "early_exit",
-    "host_function",
     "interruptible_config",
     "load_module",
     "run_example",

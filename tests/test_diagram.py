@@ -1,4 +1,4 @@
-"""Issue 8: a sequence diagram of a real call, drawn from its outcome and its wasm frames."""
+"""A sequence diagram of a real call, drawn from its outcome and its wasm frames."""
 
 from __future__ import annotations
 

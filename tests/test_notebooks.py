@@ -1,4 +1,4 @@
-"""The committed notebooks: executed, arced as STYLE.md asks, few ignored cells, widget state saved."""
+"""The committed notebooks: executed, arced like a tutorial (overview first, summary last), few ignored cells, widget state saved."""
 
 from __future__ import annotations
 
