@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import wasmtime
 
+from earlyexit_tutorial import Example, ModuleError
 from earlyexit_tutorial.exercise import CASES, check_exercise, expected, wrap_i32
 from earlyexit_tutorial.validation import I32_MAX, I32_MIN
 
@@ -82,18 +83,6 @@ WRONG = {
         'your guest does not import env.early_exit, so it has no way to exit early: add '
         '(import "env" "early_exit" (func $early_exit))',
     ),
-    "wrong export name": (
-        FOLDED.replace('(export "run")', '(export "Run")'),
-        "your guest cannot be loaded: the given WAT text does not export a function named `run`",
-    ),
-    "wrong signature": (
-        guest("    (i32.mul (local.get $x) (local.get $y))").replace("(result i32)", "(result i64)"),
-        None,  # compile error: checked below by its beginning
-    ),
-    "one parameter": (
-        '(module (import "env" "early_exit" (func)) (func (export "run") (param i32) (result i32) local.get 0))',
-        "your guest cannot be loaded: the given WAT text exports `run` as (i32) -> i32, expected (i32, i32) -> i32",
-    ),
     "wrong only at the i32 extremes": (
         # Multiplies in i64 and saturates instead of wrapping: right everywhere except where i32.mul wraps.
         guest(
@@ -113,7 +102,7 @@ WRONG = {
 }
 
 
-@pytest.mark.parametrize("name", [name for name, (_, answer) in WRONG.items() if answer], ids=str)
+@pytest.mark.parametrize("name", sorted(WRONG), ids=str)
 def test_a_wrong_guest_gets_its_own_answer(name):
     source, answer = WRONG[name]
     assert check_exercise(source) == answer
@@ -121,12 +110,37 @@ def test_a_wrong_guest_gets_its_own_answer(name):
 
 def test_the_wrong_guests_get_different_answers():
     answers = [check_exercise(source) for source, _ in WRONG.values()]
+    answers += [check_exercise(source) for source in UNLOADABLE.values()]
     assert len(set(answers)) == len(answers)
 
 
-def test_a_guest_that_does_not_compile_gets_the_loaders_message():
-    source, _ = WRONG["wrong signature"]
-    assert check_exercise(source).startswith("your guest cannot be loaded: cannot compile the given WAT text:")
+# Guests the loader refuses: the checker passes the loader's own message on.
+UNLOADABLE = {
+    "wrong export name": FOLDED.replace('(export "run")', '(export "Run")'),
+    "one parameter": '(module (import "env" "early_exit" (func)) (func (export "run") (param i32) (result i32) local.get 0))',
+    "does not compile": guest("    (i32.mul (local.get $x) (local.get $y))").replace("(result i32)", "(result i64)"),
+    "mistyped import": FOLDED.replace('(func $early_exit)', '(func $early_exit (param i32))'),
+    "foreign import": FOLDED.replace('"env" "early_exit"', '"env" "log"'),
+    "start function exits": FOLDED.replace("  (func (export", "  (func $start (call $early_exit))\n  (start $start)\n  (func (export"),
+}
+
+
+def loaders_message(source: str) -> str:
+    with pytest.raises(ModuleError) as refused:
+        Example(source)
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("name", sorted(UNLOADABLE), ids=str)
+def test_a_guest_the_loader_refuses_gets_the_loaders_message(name):
+    source = UNLOADABLE[name]
+    assert check_exercise(source) == f"your guest cannot be loaded: {loaders_message(source)}"
+
+
+def test_the_loaders_messages_name_the_problem():
+    assert "does not export a function named `run`" in loaders_message(UNLOADABLE["wrong export name"])
+    assert "(i32) -> i32, expected (i32, i32) -> i32" in loaders_message(UNLOADABLE["one parameter"])
+    assert "env.log" in loaders_message(UNLOADABLE["foreign import"])
 
 
 def test_a_guest_that_loops_is_stopped_and_named():
