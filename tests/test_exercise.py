@@ -119,7 +119,9 @@ UNLOADABLE = {
     "wrong export name": FOLDED.replace('(export "run")', '(export "Run")'),
     "one parameter": '(module (import "env" "early_exit" (func)) (func (export "run") (param i32) (result i32) local.get 0))',
     "does not compile": guest("    (i32.mul (local.get $x) (local.get $y))").replace("(result i32)", "(result i64)"),
-    "mistyped import": FOLDED.replace('(func $early_exit)', '(func $early_exit (param i32))'),
+    "mistyped import": FOLDED.replace("(func $early_exit)", "(func $early_exit (param i32))").replace(
+        "(call $early_exit)", "(call $early_exit (local.get $x))"
+    ),
     "foreign import": FOLDED.replace('"env" "early_exit"', '"env" "log"'),
     "start function exits": FOLDED.replace("  (func (export", "  (func $start (call $early_exit))\n  (start $start)\n  (func (export"),
 }
@@ -141,6 +143,7 @@ def test_the_loaders_messages_name_the_problem():
     assert "does not export a function named `run`" in loaders_message(UNLOADABLE["wrong export name"])
     assert "(i32) -> i32, expected (i32, i32) -> i32" in loaders_message(UNLOADABLE["one parameter"])
     assert "env.log" in loaders_message(UNLOADABLE["foreign import"])
+    assert "env.early_exit as (i32) -> ()" in loaders_message(UNLOADABLE["mistyped import"])
 
 
 def test_a_guest_that_loops_is_stopped_and_named():
