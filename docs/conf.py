@@ -25,6 +25,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinxarg.ext",
     "notebook_pages",
+    "public_api",
     "offline_widgets",
 ]
 
@@ -33,6 +34,8 @@ nb_execution_mode = "off"
 
 tutorial_repository = _project["urls"]["Source"]
 
+# Option names must stay as typed: no "--" turned into a dash, no curly quotes in code-like text.
+smartquotes = False
 exclude_patterns = ["_build", "**/.ipynb_checkpoints"]
 autodoc_member_order = "groupwise"
 autodoc_typehints = "description"
@@ -46,4 +49,7 @@ html_theme_options = {
     # The notebook pages carry their own Binder and download links, which open
     # the committed notebooks (the theme's would point into the docs folder).
     "use_download_button": False,
+    # The book theme keeps search in the sidebar; without this a second search
+    # field shows in a top bar (seen with sphinx-book-theme 1.4 on Sphinx 9).
+    "navbar_persistent": [],
 }
