@@ -52,7 +52,10 @@ def _add_links(app: Sphinx, doctree: nodes.document) -> None:
     para += nodes.reference("", "Launch in Binder", refuri=binder_url(app.config.tutorial_repository, f"notebooks/{name}"))
     para += nodes.Text(" · ")
     para += nodes.reference("", "Download the notebook", refuri=name)
-    para += nodes.Text(" (then open it in JupyterLab)")
+    para += nodes.Text(
+        ". The panels on this page show the state they were saved with; "
+        "to press their buttons, run the notebook in JupyterLab."
+    )
     title = next(iter(doctree.findall(nodes.section)), None)
     if title is None:
         doctree.insert(0, para)
