@@ -56,12 +56,11 @@ def _add_links(app: Sphinx, doctree: nodes.document) -> None:
         ". The panels on this page show the state they were saved with; "
         "to press their buttons, run the notebook in JupyterLab."
     )
-    title = next(iter(doctree.findall(nodes.section)), None)
-    if title is None:
+    top = next(iter(doctree.findall(nodes.section)), None)
+    if top is None:
         doctree.insert(0, para)
     else:
-        # Right under the notebook's title.
-        title.insert(1, para)
+        top.insert(1, para)  # right under the notebook's title
 
 
 class DropRuleUnderTitle(SphinxTransform):

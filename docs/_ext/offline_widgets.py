@@ -24,7 +24,7 @@ INTEGRITY = "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUT
 # What the site needs from the package's dist/: the script, its licence notice,
 # and the font files (Font Awesome) its styles point at.
 SCRIPTS = {"embed.js", "embed.js.LICENSE.txt"}
-FONT_SUFFIXES = {"eot", "svg", "ttf", "woff", "woff2"}
+FONT_SUFFIXES = {"woff2", "woff"}  # what every current browser takes; its styles also name eot, svg and ttf
 STATIC_SUBDIR = "widgets"  # the bundle lands in _static/widgets/ on the site
 
 

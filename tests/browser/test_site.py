@@ -62,8 +62,11 @@ def offline_page(browser, site_url):
     context.route("**/*", only_the_site)
     page = context.new_page()
     errors: list[str] = []
+    missing: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.blocked, page.errors = blocked, errors
+    # The browser asks every site for /favicon.ico on its own; the pages do not.
+    page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/favicon.ico") and missing.append(r.url))
+    page.blocked, page.errors, page.missing = blocked, errors, missing
     try:
         yield page
     finally:
@@ -100,4 +103,5 @@ def test_notebook_01_page_works_offline(offline_page, site_url):
     page.screenshot(path=str(_lab.SCREENSHOTS / "site-01-run-panel.png"))
 
     assert page.blocked == [], f"the page fetched from outside the site: {page.blocked}"
+    assert page.missing == [], f"the site lacks what the page asked for: {page.missing}"
     assert page.errors == [], f"errors in the page: {page.errors}"
