@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE_BUILD_TIMEOUT = 300  # the first build also fetches the widget bundle with npm
@@ -26,6 +30,10 @@ def build_site(out: Path) -> subprocess.CompletedProcess:
 
 def built_site(tmp_path_factory) -> Path:
     """The folder of the built site; the build runs on first use, and a failed build fails every caller."""
+    fetched = any((ROOT / "build" / "docs-cache").glob("*/widgets/embed.js"))
+    if not fetched and shutil.which("npm") is None and os.environ.get("CI", "").strip().lower() not in {"1", "true", "yes"}:
+        # As for Chromium: skipped on a learner's machine, a failure in CI.
+        pytest.skip("the site build fetches one npm package once, and npm is not on PATH (apt-get install npm)")
     if not _built:
         done = build_site(tmp_path_factory.mktemp("site"))
         if done.returncode == 0:
