@@ -32,7 +32,10 @@ def notebook_sources() -> list[Traversable]:
     # install) has them only in the repository's notebooks/ folder.
     shipped = files(__package__) / "tutorial_notebooks"
     folder: Traversable = shipped if shipped.is_dir() else Path(__file__).resolve().parents[1] / "notebooks"
-    found = sorted((item for item in folder.iterdir() if item.name.endswith(".ipynb")), key=lambda item: item.name)
+    found = sorted(
+        (item for item in folder.iterdir() if item.name.endswith(".ipynb")) if folder.is_dir() else (),
+        key=lambda item: item.name,
+    )
     if not found:
         raise FileNotFoundError(f"no notebooks found in {folder}: reinstall earlyexit-tutorial")
     return found
