@@ -119,3 +119,103 @@ def test_timeout_and_fuel_stop_an_endless_guest(endless_wat_file):
     result = cli("--module", str(endless_wat_file), "--fuel", "5000")
     assert result.returncode == 1
     assert result.stdout.splitlines()[-1] == "Interrupted: the guest ran out of fuel after 5000 units"
+
+
+# --- the command line as a program: signals, pipes and full disks -------------------------------
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals, pipes and /dev/full")
+
+
+def test_help_does_not_import_wasmtime():
+    # `-m earlyexit_tutorial --help` as runpy runs it, then a look at what got imported.
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['earlyexit-tutorial', '--help']\n"
+        "try:\n"
+        "    runpy.run_module('earlyexit_tutorial', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('wasmtime', 'ipywidgets')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "--module PATH" in result.stdout
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+@posix_only
+@pytest.mark.parametrize("args", [[], ["--help"]], ids=["run", "help"])
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
+def test_a_closed_pipe_ends_the_program_quietly(args, unbuffered):
+    # `earlyexit-tutorial | true`, made certain: the reading end is closed before the program writes.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "earlyexit_tutorial", *args],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60, env=env,
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 141  # what a shell reports for a tool ended by SIGPIPE
+
+
+@posix_only
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [[], ["--help"]], ids=["run", "help"])
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
+def test_a_full_disk_is_one_line_and_status_74(args, unbuffered):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "earlyexit_tutorial", *args],
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, env=env,
+        )
+    assert result.returncode == 74
+    assert result.stderr == "error: cannot write the output: No space left on device\n"
+
+
+def _frames(stderr: str) -> list[str]:
+    return [line.strip() for line in stderr.splitlines() if line.strip().startswith("File ")]
+
+
+@posix_only
+@pytest.mark.parametrize("how", ["python -m", "console script"])
+def test_ctrl_c_at_any_moment_of_start_up_is_one_line_or_nothing(how):
+    import random
+    import signal
+    import time
+
+    script = os.path.join(os.path.dirname(sys.executable), "earlyexit-tutorial")
+    command = [sys.executable, "-m", "earlyexit_tutorial"] if how == "python -m" else [script]
+    # How long a whole run takes here: the Ctrl-Cs land anywhere from the start to the end.
+    begin = time.monotonic()
+    assert subprocess.run(command, capture_output=True, timeout=60).returncode == 0
+    span = time.monotonic() - begin
+    rng = random.Random()
+    ours = 0
+    for trial in range(48):
+        delay = rng.uniform(0, span)
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+        where = f"SIGINT after {delay * 1000:.1f} ms: status {proc.returncode}, stderr {stderr!r}"
+        package_frames = [frame for frame in _frames(stderr) if f"{os.sep}earlyexit_tutorial{os.sep}" in frame]
+        # The interpreter's own start-up (site, runpy, finding the package) runs before any line of
+        # ours and prints its own traceback there; from our first line on, none may appear.
+        assert not package_frames, where
+        if _frames(stderr) or "Fatal Python error" in stderr:
+            continue  # interrupted before our code began
+        assert proc.returncode in (0, 130, -signal.SIGINT), where
+        assert stderr in ("", "Interrupted\n"), where
+        if proc.returncode == 130:
+            ours += 1
+    # Enough Ctrl-Cs landed inside our code for the test to mean something.
+    assert ours >= 5, f"only {ours} of 48 Ctrl-Cs reached the command line's code"
