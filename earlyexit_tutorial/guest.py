@@ -7,7 +7,7 @@ import re
 import stat
 import weakref
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterator, Optional, Union
 
 import wasmtime
 
@@ -173,18 +173,55 @@ _INVALID = re.compile(r"Invalid input WebAssembly code at offset (\d+): (.+)")
 
 def _function_line(wat: str, index: int) -> Optional[int]:
     """The line where function `index` begins in WAT text, or None if it cannot be told."""
-    # Blank out comments, keeping line breaks, so that positions still map to lines.
-    blank = lambda match: re.sub(r"[^\n]", " ", match.group())  # noqa: E731
-    text = re.sub(r";;[^\n]*", blank, re.sub(r"\(;.*?;\)", blank, wat, flags=re.S))
-    # "(func" also appears in type definitions and exports, which define no function.
-    not_functions = {
-        match.end() for match in re.finditer(r'\((?:type\s+(?:\$[^\s()]+\s*)?|export\s+"[^"]*"\s*)\(\s*func\b', text)
-    }
-    starts = [m.start() for m in re.finditer(r"\(\s*func\b", text) if m.end() not in not_functions]
-    # WAT puts every imported function before the defined ones, as the index space does.
+    # A function is a "(func" directly in the module (a definition) or in an import; other
+    # "(func"s (in a type, an export) define none. WAT puts imports first, as the index space does.
+    starts = [start for start, keyword, parent in _parens(wat) if keyword == "func" and parent in (None, "module", "import")]
     if index >= len(starts):
         return None
-    return text.count("\n", 0, starts[index]) + 1
+    return wat.count("\n", 0, starts[index]) + 1
+
+
+_TOKEN = re.compile(
+    r'(?P<space>\s+)|(?P<line_comment>;;[^\n]*)|(?P<string>"(?:[^"\\]|\\.)*"?)'
+    r"|(?P<open>\()|(?P<close>\))|(?P<atom>[^\s()\";]+)|(?P<other>.)",
+    re.S,
+)
+_BLOCK_COMMENT_MARK = re.compile(r"\(;|;\)")
+
+
+def _parens(wat: str) -> Iterator[tuple[int, Optional[str], Optional[str]]]:
+    """Each "(" of WAT text outside strings and comments: its position, its keyword and its parent's keyword."""
+    stack: list[Optional[str]] = []  # the keyword of each "(" still open
+    opened: Optional[int] = None  # a "(" whose keyword is the next token
+    pos = 0
+    while pos < len(wat):
+        if wat.startswith("(;", pos):
+            pos = _block_comment_end(wat, pos)
+            continue
+        match = _TOKEN.match(wat, pos)
+        assert match is not None  # the last alternative matches any character
+        pos, kind = match.end(), match.lastgroup
+        if kind in ("space", "line_comment"):
+            continue
+        if opened is not None:
+            keyword = match.group() if kind == "atom" else None
+            yield opened, keyword, stack[-1] if stack else None
+            stack.append(keyword)
+            opened = None
+        if kind == "open":
+            opened = match.start()
+        elif kind == "close" and stack:
+            stack.pop()
+
+
+def _block_comment_end(wat: str, pos: int) -> int:
+    """Where the block comment that starts at `pos` ends; block comments nest: (; (; ;) ;)."""
+    depth = 0
+    for mark in _BLOCK_COMMENT_MARK.finditer(wat, pos):
+        depth += 1 if mark.group() == "(;" else -1
+        if depth == 0:
+            return mark.end()
+    return len(wat)
 
 
 def load_module(engine: wasmtime.Engine, source: ModuleSource) -> wasmtime.Module:

@@ -276,6 +276,30 @@ def test_a_validation_error_in_wat_names_the_function_and_its_line() -> None:
     )
 
 
+# "(func" in strings and in nested block comments, where a comment's first ";)" is not its end.
+HIDDEN_FUNC_WAT = """(module
+  (import "env" "early_exit" (func $early_exit))
+  (; an old version, commented out:
+    (; (func $old (result i32) i32.const 0) ;)
+    (func $older (result i32) i32.const 1)
+  ;)
+  (data "(func in a string \\" (func")
+  (memory 1)
+  (func $helper (result i32) i32.const 1) ;; (func
+  (func (export "run") (param i32 i32) (result i32)
+    i64.const 1))
+"""
+
+
+def test_a_validation_error_skips_func_in_strings_and_nested_comments() -> None:
+    with pytest.raises(ModuleError) as caught:
+        load(HIDDEN_FUNC_WAT)
+    assert str(caught.value) == (
+        "cannot compile the given WAT text: type mismatch: expected i32, found i64, "
+        "in function 2, which begins on line 10"
+    )
+
+
 def test_a_validation_error_in_a_binary_names_the_function_and_the_offset() -> None:
     with pytest.raises(ModuleError, match=r"^cannot compile the module in the given bytes: type mismatch: "
                        r"expected i32, found i64, in function 2, at byte offset \d+$"):
