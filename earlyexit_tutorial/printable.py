@@ -4,10 +4,10 @@ import os
 import re
 from typing import Union
 
-# C0 and C1 control characters (line breaks included: a message stays one line),
+# C0 and C1 control characters and the Unicode line and paragraph separators (a message stays one line),
 # lone surrogates (what os.fsdecode makes of bytes that are not UTF-8, which no
 # encoder accepts) and the two non-characters XML 1.0 forbids.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
 def printable(text: str) -> str:
@@ -22,3 +22,13 @@ def display_path(path: Union[str, "os.PathLike[str]"]) -> str:
     except UnicodeEncodeError:  # a surrogate that no file name can hold, typed in by hand
         return printable(os.fspath(path))
     return printable(raw.decode("utf-8", "backslashreplace"))
+
+
+# What XML 1.0 forbids in a document, even written as a character reference.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` ready for XML content or a quoted attribute: markup escaped, forbidden characters as escapes."""
+    text = _NOT_XML.sub(lambda match: repr(match.group())[1:-1], text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")

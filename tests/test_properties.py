@@ -282,3 +282,19 @@ def test_a_validation_error_names_the_line_of_the_broken_function(
     with pytest.raises(ModuleError) as caught:
         load_module(wasmtime.Engine(), wat)
     assert str(caught.value).endswith(f"in function {bad + 1}, which begins on line {expected_line}"), wat
+
+
+# --- any text from outside draws a well-formed diagram ------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(message=st.text(st.characters(exclude_categories=()), max_size=60), reason=st.text(max_size=20))  # surrogates too
+def test_any_error_text_draws_well_formed_svg(message: str, reason: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    from earlyexit_tutorial import OtherError, call_diagram
+
+    for outcome in (OtherError(RuntimeError(message)), Interrupted(reason or "x", RuntimeError(message))):
+        diagram = call_diagram(outcome, 1, 7)
+        ET.fromstring(diagram.svg.encode("utf-8"))  # encodable (no lone surrogate) and well-formed
+        diagram.text.encode("utf-8")
