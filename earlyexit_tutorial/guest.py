@@ -225,7 +225,7 @@ def _block_comment_end(wat: str, pos: int) -> int:
 
 
 def load_module(engine: wasmtime.Engine, source: ModuleSource) -> wasmtime.Module:
-    """Compile a learner's module (WAT text, bytes, or a .wat/.wasm path) and check its shape."""
+    """Compile a learner's module (WAT text, wasm bytes, or a file: a Path or a string naming one) and check its shape."""
     data, name = read_source(source)
     if isinstance(data, str):
         try:
