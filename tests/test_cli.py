@@ -219,3 +219,21 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line_or_nothing(how):
             ours += 1
     # Enough Ctrl-Cs landed inside our code for the test to mean something.
     assert ours >= 5, f"only {ours} of 48 Ctrl-Cs reached the command line's code"
+
+
+def test_an_unexpected_error_is_one_line_unless_verbose(monkeypatch, capsys):
+    # A fault of ours that no input should reach: still no traceback without --verbose.
+    from earlyexit_tutorial import cli, running
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something we did not plan for")
+
+    monkeypatch.setattr(running, "Example", broken)
+    assert cli.main([]) == cli.UNEXPECTED
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "error: unexpected RuntimeError: something we did not plan for (run with --verbose for details)\n"
+    )
+    assert cli.main(["--verbose"]) == cli.UNEXPECTED
+    captured = capsys.readouterr()
+    assert "Traceback" in captured.err and "something we did not plan for" in captured.err
