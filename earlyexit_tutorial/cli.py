@@ -24,7 +24,9 @@ def build_parser() -> "argparse.ArgumentParser":
     class Parser(argparse.ArgumentParser):
         def print_help(self, file: "Optional[IO[str]]" = None) -> None:
             # argparse ignores a failed write, so `--help > /dev/full` would succeed in silence.
-            (file or sys.stdout).write(self.format_help())
+            file = file or sys.stdout
+            if file is not None:  # None when started with stdout closed (>&-)
+                file.write(self.format_help())
 
     parser = Parser(
         prog="earlyexit-tutorial",
@@ -81,14 +83,14 @@ def run_program(argv: "Optional[Sequence[str]]" = None) -> int:
                 status = main(argv)
             except SystemExit as done:  # argparse's --help and usage errors
                 status = done.code if isinstance(done.code, int) else (0 if done.code is None else BAD_INPUT)
-            sys.stdout.flush()  # now rather than at exit, where a failed write would print a traceback
+            _flush_stdout()  # now rather than at exit, where a failed write would print a traceback
         finally:
             # What is left is the interpreter's shutdown, which would print a Ctrl-C as a traceback.
             _ignore_ctrl_c()
     except KeyboardInterrupt:
         _ignore_ctrl_c()
         _say("Interrupted")
-        return _flush_or(CTRL_C)
+        return _status_after_flush(CTRL_C)
     except OSError as error:
         return _output_failed(error)
     return status
@@ -102,15 +104,22 @@ def _ignore_ctrl_c() -> None:
 
 def _say(line: str) -> None:
     """Write one line to stderr, unless stderr itself is gone."""
+    if sys.stderr is None:  # started with stderr closed (2>&-)
+        return
     try:
         print(line, file=sys.stderr, flush=True)
     except (OSError, ValueError):
         pass
 
 
-def _flush_or(status: int) -> int:
-    try:
+def _flush_stdout() -> None:
+    if sys.stdout is not None:  # None when started with stdout closed (>&-): nothing to write to
         sys.stdout.flush()
+
+
+def _status_after_flush(status: int) -> int:
+    try:
+        _flush_stdout()
     except OSError as error:
         return _output_failed(error)
     return status

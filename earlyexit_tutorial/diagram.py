@@ -17,7 +17,7 @@ import wasmtime
 
 from .exit_code import ExitCode
 from .outcome import ExitedEarly, Interrupted, Outcome, Returned
-from .printable import printable, xml_text
+from .printable import clip, printable, xml_text
 
 HOST = "Python host"
 GUEST = "wasm guest (run)"
@@ -170,7 +170,7 @@ def _frames_label(frames: tuple[str, ...], verb: str) -> str:
             groups.append([name, 1])
     # Function names come from the module's name section: the learner's text.
     shown = ", ".join(
-        _clip(printable(name), 24) + (f" ×{count}" if count > 1 else "") for name, count in groups[:MAX_FRAMES]
+        clip(printable(name), 24) + (f" ×{count}" if count > 1 else "") for name, count in groups[:MAX_FRAMES]
     )
     hidden = sum(count for _, count in groups[MAX_FRAMES:])
     more = f" (+{hidden} more)" if hidden else ""
@@ -284,10 +284,6 @@ def _involves(step: Step, participant: str) -> bool:
 def _esc(text: str) -> str:
     # Labels are printable already; this also keeps the SVG well-formed whatever reaches it.
     return xml_text(text)
-
-
-def _clip(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: chars - 1] + "…"
 
 
 # Colours come from JupyterLab's theme when the SVG is inlined in a page that
@@ -407,7 +403,7 @@ def _arrow(step: Message, y: int, ident: str) -> list[str]:
         f'<line class="{step.tone}{dashed}" x1="{start}" y1="{y}" x2="{end}" y2="{y}" '
         f'marker-end="url(#{ident}-{step.tone})"/>',
         f'<text class="{_text_class(step.tone)}" x="{(x1 + x2) // 2}" y="{y - 5}" text-anchor="middle">'
-        f"{_esc(_clip(step.label, room))}</text>",
+        f"{_esc(clip(step.label, room))}</text>",
     ]
 
 
@@ -425,14 +421,14 @@ def _note(step: Note, y: int) -> str:
         anchor, tx, room = "start", x + BAR + 8, (WIDTH - x - 24) / SANS_CHAR
     return (
         f'<text class="{_text_class(step.tone)}" x="{tx}" y="{y + 4}" text-anchor="{anchor}">'
-        f"{_esc(_clip(step.label, int(room)))}</text>"
+        f"{_esc(clip(step.label, int(room)))}</text>"
     )
 
 
 def _steps_box(step: Steps, y: int) -> list[str]:
     x = LIFELINE_X[step.at]
     is_code = step.instructions != (REST_OF_RUN,)
-    code = _clip(step.code, 40)
+    code = clip(step.code, 40)
     width = int(len(code) * (MONO_CHAR if is_code else SANS_CHAR)) + 16
     left = x - width // 2
     classes = " ".join(c for c in ("code" if is_code else "", "" if step.ran else "gone") if c)

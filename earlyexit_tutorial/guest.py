@@ -11,7 +11,7 @@ from typing import Iterator, Optional, Union
 
 import wasmtime
 
-from .printable import display_path, printable
+from .printable import clip, display_path
 from .signatures import RUN_SIGNATURE, EARLY_EXIT_SIGNATURE, describe, matches
 
 # The guest of the guide, in WebAssembly text. `run` calls the host's
@@ -72,7 +72,7 @@ def read_source(source: ModuleSource) -> tuple[Union[str, bytes], str]:
     if isinstance(source, str) and _looks_like_wat(source) and not os.path.exists(source):
         if source.strip().endswith((".wat", ".wasm")):
             # A file name that starts like WAT ("(copy) guest.wasm") but names no file: say what it was taken for.
-            return source, f"the given WAT text (no file is named {printable(_clip(source.strip(), 60))!r})"
+            return source, f"the given WAT text (no file is named {clip(source.strip(), 60)!r})"
         return source, "the given WAT text"
     return _read_file(Path(source))
 
@@ -82,16 +82,11 @@ def _looks_like_wat(text: str) -> bool:
     return text.lstrip("\ufeff \t\r\n").startswith(("(", ";;")) or "\n" in text.strip()
 
 
-def _clip(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: chars - 1] + "…"
-
-
 # The store caps a guest's memory at 64 MiB; a module file larger than that is
 # refused before it is read whole (the guide's guest is under 200 bytes).
 MAX_MODULE_BYTES = 64 * 2**20
 
 _NOT_REGULAR = {
-    stat.S_IFDIR: "a directory",
     stat.S_IFIFO: "a named pipe (FIFO)",
     stat.S_IFCHR: "a character device",
     stat.S_IFBLK: "a block device",
@@ -112,7 +107,7 @@ def _read_file(path: Path) -> tuple[Union[str, bytes], str]:
     except ModuleError:
         raise
     except ValueError:  # e.g. an embedded NUL character: no file can have that name
-        raise ModuleError(f"module path is not a valid file name: {printable(_clip(str(path), 60))!r}") from None
+        raise ModuleError(f"module path is not a valid file name: {clip(str(path), 60)!r}") from None
     except FileNotFoundError:
         raise ModuleError(f"module file not found: {name}") from None
     except OSError as error:

@@ -15,6 +15,11 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(lambda match: repr(match.group())[1:-1], text)
 
 
+def clip(text: str, chars: int) -> str:
+    """`text` cut to at most `chars` characters, with an ellipsis where it was cut."""
+    return text if len(text) <= chars else text[: chars - 1] + "…"
+
+
 def display_path(path: Union[str, "os.PathLike[str]"]) -> str:
     """A file path as a terminal shows it, with bytes that are not UTF-8 written as `\\xff`."""
     try:

@@ -237,3 +237,15 @@ def test_an_unexpected_error_is_one_line_unless_verbose(monkeypatch, capsys):
     assert cli.main(["--verbose"]) == cli.UNEXPECTED
     captured = capsys.readouterr()
     assert "Traceback" in captured.err and "something we did not plan for" in captured.err
+
+
+@posix_only
+@pytest.mark.parametrize("args", [[], ["--help"]], ids=["run", "help"])
+def test_a_closed_stdout_is_no_traceback(args):
+    # `earlyexit-tutorial >&-`: Python starts with sys.stdout None.
+    result = subprocess.run(
+        [sys.executable, "-m", "earlyexit_tutorial", *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60, preexec_fn=lambda: os.close(1),
+    )
+    assert result.stderr == ""
+    assert result.returncode == 0
