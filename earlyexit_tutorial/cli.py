@@ -80,6 +80,7 @@ def run_program(argv: "Optional[Sequence[str]]" = None) -> int:
     try:
         try:
             try:
+                _exit_on_ctrl_c()
                 status = main(argv)
             except SystemExit as done:  # argparse's --help and usage errors
                 status = done.code if isinstance(done.code, int) else (0 if done.code is None else BAD_INPUT)
@@ -94,6 +95,44 @@ def run_program(argv: "Optional[Sequence[str]]" = None) -> int:
     except OSError as error:
         return _output_failed(error)
     return status
+
+
+# Ctrl-C has three regimes in the program. Until the guest is about to be called, it ends
+# the program at once (_exit_at_once): a KeyboardInterrupt raised in the middle of an import
+# can be swallowed by the import machinery ("Exception ignored in ...") and the run goes on.
+# Around the guest's call, it raises KeyboardInterrupt, which the guarded call turns into an
+# outcome (_raise_on_ctrl_c, called by _run). After main() returns, it is ignored (_ignore_ctrl_c):
+# the interpreter's shutdown would print it as a traceback.
+
+
+def _exit_at_once(signum: int, frame: object) -> None:
+    """SIGINT handler while the program starts: say so and exit with 130, without unwinding."""
+    import os
+
+    try:
+        sys.stdout.flush()  # keep the progress lines already printed
+    except Exception:  # reentrant if the signal came during a write, or a closed pipe: nothing to save
+        pass
+    try:
+        os.write(2, b"Interrupted\n")  # not print(): stderr may be in the middle of a write
+    except OSError:
+        pass
+    os._exit(CTRL_C)
+
+
+def _exit_on_ctrl_c() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, _exit_at_once)
+
+
+def _raise_on_ctrl_c() -> None:
+    """From here on Ctrl-C raises KeyboardInterrupt, if run_program had made it exit at once."""
+    import signal
+
+    # Only undo our own handler: main() called from a notebook or a test keeps its caller's.
+    if signal.getsignal(signal.SIGINT) is _exit_at_once:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _ignore_ctrl_c() -> None:
@@ -177,6 +216,7 @@ def _run(args: "argparse.Namespace") -> int:
         prefix = "" if isinstance(error, ModuleError) else "bad input: "
         print(f"error: {prefix}{error}", file=sys.stderr)
         return BAD_INPUT
+    _raise_on_ctrl_c()  # the guarded call below turns a Ctrl-C into an Interrupted outcome
     print("Calling `run` function...")
     outcome = example.run(x, y, timeout=timeout, fuel=fuel)
     print(outcome.message)
