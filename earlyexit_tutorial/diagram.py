@@ -241,7 +241,8 @@ def _host_raised(error: BaseException, call: str, rest: tuple[str, ...], caught:
 def _interrupted(outcome: Interrupted, call: str) -> list[Step]:
     """The guest stopped from outside: an epoch bump, or its fuel running out."""
     frames = wasm_frames(outcome.error)
-    trap = _trap_name(outcome.error) if isinstance(outcome.error, wasmtime.Trap) else printable(type(outcome.error).__name__)
+    error = outcome.error
+    trap = _trap_name(error) if isinstance(error, wasmtime.Trap) else printable(type(error).__name__)
     if outcome.reason == "fuel":
         stop: list[Step] = [
             Message(HOST, GUEST, f"{call} with a fuel budget"),
