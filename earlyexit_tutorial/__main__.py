@@ -1,8 +1,11 @@
 """`python -m earlyexit_tutorial`: run the guide's example headless."""
 
-import sys
+try:
+    import sys
 
-from .cli import main
+    from .cli import run_program
+except KeyboardInterrupt:  # Ctrl-C while the command line loads: no traceback
+    raise SystemExit(130) from None
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_program())

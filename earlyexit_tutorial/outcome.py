@@ -111,7 +111,8 @@ class Interrupted(_Record):
         if self.reason == "kernel":
             return "Interrupted: stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)"
         if self.reason == "fuel":
-            return f"Interrupted: the guest ran out of fuel after {self.fuel_consumed} units"
+            units = "unit" if self.fuel_consumed == 1 else "units"
+            return f"Interrupted: the guest ran out of fuel after {self.fuel_consumed} {units}"
         return f"Interrupted: {self.reason}"
 
 

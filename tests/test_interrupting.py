@@ -142,7 +142,7 @@ def test_fuel_budget_interrupts_an_endless_guest(ex, budget):
     # whole budget is consumed, exactly.
     assert ex.store.get_fuel() == 0
     assert outcome.fuel_consumed == budget
-    assert outcome.message == f"Interrupted: the guest ran out of fuel after {budget} units"
+    assert outcome.message == f"Interrupted: the guest ran out of fuel after {budget} {'unit' if budget == 1 else 'units'}"
     assert_usable(ex)
 
 
