@@ -9,7 +9,7 @@ import pytest
 from earlyexit_tutorial.exercise import CASES
 
 from . import _lab
-from .test_lab_notebooks import NB01, WIDGET_TIMEOUT, cell_at, cells, index_of, open_notebook, run_all
+from .test_lab_notebooks import NB01, cell_at, cells, index_of, open_notebook, run_all, wait_cell_finished
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the browser tests run on posix")
 
@@ -49,15 +49,7 @@ def type_into_cell(page, index: int, text: str) -> None:
 def run_cell_and_read(page, index: int) -> str:
     before = cells(page)[index]["count"] or 0
     page.keyboard.press("Shift+Enter")
-    page.wait_for_function(
-        """([index, after]) => {
-            const cell = window.jupyterapp.shell.currentWidget.content.model.cells.get(index);
-            return cell.executionCount !== null && cell.executionCount > after;
-        }""",
-        arg=[index, before],
-        timeout=WIDGET_TIMEOUT,
-        polling=100,
-    )
+    wait_cell_finished(page, index, before)
     return cell_at(page, index).locator(".jp-OutputArea-output").inner_text().strip()
 
 
