@@ -122,6 +122,8 @@ def _mistake_hint(results: list[tuple[tuple[int, int], Outcome]]) -> Optional[st
 
 def check_exercise(source: ModuleSource) -> str:
     """Run a learner's guest on every case and say, in one line, whether it does what the exercise asks."""
+    if source is None:  # Example(None) would load the tutorial's own guest and grade that
+        raise TypeError("give your guest as WAT text, wasm bytes or a file path, not None")
     try:
         example = Example(source)
     except ModuleError as error:  # the loader's own message: parse errors, missing or mistyped `run`

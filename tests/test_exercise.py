@@ -168,3 +168,8 @@ def test_the_expected_product_is_what_i32_mul_computes():
     for x, y in CASES:
         assert wrap_i32(x * y) == mul(store, x, y), (x, y)
         assert expected(x, y) == (None if x > y else mul(store, x, y))
+
+
+def test_no_guest_is_refused_rather_than_grading_the_tutorials_own():
+    with pytest.raises(TypeError, match="not None"):
+        check_exercise(None)
