@@ -41,10 +41,12 @@ def notebook_paths() -> list[Path]:
 
 
 def cold_starts(*, runs: int = 10) -> dict[str, list[float]]:
-    """Seconds per cold `python -m earlyexit_tutorial` and per `python -c "import wasmtime"`."""
+    """Seconds per cold `python -m earlyexit_tutorial` (with and without --help), `import wasmtime` and bare Python."""
     commands = {
         "module": [sys.executable, "-m", "earlyexit_tutorial"],
         "import": [sys.executable, "-c", "import wasmtime"],
+        "help": [sys.executable, "-m", "earlyexit_tutorial", "--help"],
+        "bare": [sys.executable, "-c", "pass"],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
     # Interleaved, so that a busy moment on the machine hits both alike.

@@ -1,20 +1,34 @@
 """The command line: run the guide's example headless and report the outcome."""
 
-from __future__ import annotations
-
-import argparse
+# Only `sys` (always loaded) is imported up here: until run_program() starts, a
+# Ctrl-C prints the interpreter's traceback, so loading this module must be instant.
 import sys
-from typing import Optional, Sequence
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would lengthen that window
+if TYPE_CHECKING:
+    import argparse
+    from typing import IO, Optional, Sequence
 
 # Exit statuses: 0 the guest exited early as expected; 1 the expectation
 # failed (it returned, trapped, ran out of time or fuel); 2 bad usage or a
-# module that cannot be loaded; 130 stopped with Ctrl-C, as shells expect.
-EXPECTED, UNEXPECTED, BAD_INPUT, CTRL_C = 0, 1, 2, 130
+# module that cannot be loaded; 74 the output could not be written (a full
+# disk: EX_IOERR of sysexits.h); 130 stopped with Ctrl-C and 141 the reader
+# of our output went away, as a shell reports a tool ended by SIGINT or SIGPIPE.
+EXPECTED, UNEXPECTED, BAD_INPUT, OUTPUT_FAILED, CTRL_C, CLOSED_PIPE = 0, 1, 2, 74, 130, 141
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> "argparse.ArgumentParser":
     """The argument parser of `earlyexit-tutorial`."""
-    parser = argparse.ArgumentParser(
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def print_help(self, file: "Optional[IO[str]]" = None) -> None:
+            # argparse ignores a failed write, so `--help > /dev/full` would succeed in silence.
+            file = file or sys.stdout
+            if file is not None:  # None when started with stdout closed (>&-)
+                file.write(self.format_help())
+
+    parser = Parser(
         prog="earlyexit-tutorial",
         description="Run the early-exit example: the guest calls the host's early_exit, "
         "which stops it by raising ExitCode.",
@@ -31,14 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-early-exit", dest="host", action="store_const", const="return", help="same as --host return"
     )
-    parser.add_argument("--module", metavar="PATH", help="your own .wat or .wasm importing env.early_exit and exporting run")
+    parser.add_argument(
+        "--module", metavar="PATH", help="a .wat or .wasm file importing env.early_exit and exporting run"
+    )
     parser.add_argument("--timeout", metavar="SECONDS", help="stop the guest after this many seconds (default 10)")
     parser.add_argument("--fuel", metavar="N", help="stop the guest after this much fuel (default: unlimited)")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks and trap details")
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: "Optional[Sequence[str]]" = None) -> int:
     """Run the command line and return its exit status."""
     args = build_parser().parse_args(argv)
     try:
@@ -47,10 +63,132 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # Ctrl-C outside the guest (while compiling, say): no traceback.
         print("Interrupted", file=sys.stderr)
         return CTRL_C
+    except OSError:
+        raise  # writing the output failed: run_program says so in one line
+    except Exception as error:
+        # A fault of ours, not of the input: still one line, with the traceback on request.
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"error: unexpected {type(error).__name__}: {error} (run with --verbose for details)", file=sys.stderr)
+        return UNEXPECTED
 
 
-def _run(args: argparse.Namespace) -> int:
+def run_program(argv: "Optional[Sequence[str]]" = None) -> int:
+    """Run the command line as a whole program: Ctrl-C, a closed pipe or a full disk end it in one line at most."""
+    try:
+        try:
+            try:
+                _exit_on_ctrl_c()
+                status = main(argv)
+            except SystemExit as done:  # argparse's --help and usage errors
+                status = done.code if isinstance(done.code, int) else (0 if done.code is None else BAD_INPUT)
+            _flush_stdout()  # now rather than at exit, where a failed write would print a traceback
+        finally:
+            # What is left is the interpreter's shutdown, which would print a Ctrl-C as a traceback.
+            _ignore_ctrl_c()
+    except KeyboardInterrupt:
+        _ignore_ctrl_c()
+        _say("Interrupted")
+        return _status_after_flush(CTRL_C)
+    except OSError as error:
+        return _output_failed(error)
+    return status
+
+
+# Ctrl-C has three regimes in the program. Until the guest is about to be called, it ends
+# the program at once (_exit_at_once): a KeyboardInterrupt raised in the middle of an import
+# can be swallowed by the import machinery ("Exception ignored in ...") and the run goes on.
+# Around the guest's call, it raises KeyboardInterrupt, which the guarded call turns into an
+# outcome (_raise_on_ctrl_c, called by _run). After main() returns, it is ignored (_ignore_ctrl_c):
+# the interpreter's shutdown would print it as a traceback.
+
+
+def _exit_at_once(signum: int, frame: object) -> None:
+    """SIGINT handler while the program starts: say so and exit with 130, without unwinding."""
+    import os
+
+    try:
+        sys.stdout.flush()  # keep the progress lines already printed
+    except Exception:  # reentrant if the signal came during a write, or a closed pipe: nothing to save
+        pass
+    try:
+        os.write(2, b"Interrupted\n")  # not print(): stderr may be in the middle of a write
+    except OSError:
+        pass
+    os._exit(CTRL_C)
+
+
+def _exit_on_ctrl_c() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, _exit_at_once)
+
+
+def _raise_on_ctrl_c() -> None:
+    """From here on Ctrl-C raises KeyboardInterrupt, if run_program had made it exit at once."""
+    import signal
+
+    # Only undo our own handler: main() called from a notebook or a test keeps its caller's.
+    if signal.getsignal(signal.SIGINT) is _exit_at_once:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _ignore_ctrl_c() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _say(line: str) -> None:
+    """Write one line to stderr, unless stderr itself is gone."""
+    if sys.stderr is None:  # started with stderr closed (2>&-)
+        return
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+def _flush_stdout() -> None:
+    if sys.stdout is not None:  # None when started with stdout closed (>&-): nothing to write to
+        sys.stdout.flush()
+
+
+def _status_after_flush(status: int) -> int:
+    try:
+        _flush_stdout()
+    except OSError as error:
+        return _output_failed(error)
+    return status
+
+
+def _output_failed(error: OSError) -> int:
+    """Report an OSError that escaped the command line, in one line, and choose the exit status."""
+    import errno
+    import os
+
+    # What is still buffered goes nowhere, so the interpreter's own flush at exit cannot fail again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    if isinstance(error, BrokenPipeError):
+        return CLOSED_PIPE  # the reader has gone, as `| head` does: nothing to say, and nobody to say it to
+    if error.errno in (errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        _say(f"error: cannot write the output: {error.strerror}")
+        return OUTPUT_FAILED
+    _say(f"error: {error.strerror or error}")
+    return UNEXPECTED
+
+
+def _run(args: "argparse.Namespace") -> int:
     # Imported here so that `--help` and usage errors answer fast.
+    from pathlib import Path
+
     from .guest import ModuleError
     from .interrupting import DEFAULT_TIMEOUT, check_limits
     from .outcome import ExitedEarly, OtherError, Interrupted, trap_report
@@ -64,8 +202,13 @@ def _run(args: argparse.Namespace) -> int:
         timeout = DEFAULT_TIMEOUT if args.timeout is None else _parse_seconds(args.timeout)
         fuel = None if args.fuel is None else parse_int("--fuel", args.fuel)
         check_limits(timeout, fuel)
+        # A Path, never the text itself: on the command line --module always names a file,
+        # even one called "(copy) guest.wat".
+        if args.module == "":
+            raise ModuleError("the module source is empty: --module needs a file path")
+        module = None if args.module is None else Path(args.module)
         # The start function, if any, gets the same deadline and fuel as `run`.
-        example = Example(args.module, behaviour=args.host, exit_code=code, timeout=timeout, fuel=fuel, progress=print)
+        example = Example(module, behaviour=args.host, exit_code=code, timeout=timeout, fuel=fuel, progress=print)
     except (ValueError, TypeError) as error:  # ModuleError is a ValueError
         if args.verbose:
             import traceback
@@ -75,6 +218,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {prefix}{error}", file=sys.stderr)
         # A start function stopped by Ctrl-C ends like any Ctrl-C.
         return CTRL_C if getattr(error, "reason", None) == "kernel" else BAD_INPUT
+    _raise_on_ctrl_c()  # the guarded call below turns a Ctrl-C into an Interrupted outcome
     print("Calling `run` function...")
     outcome = example.run(x, y, timeout=timeout, fuel=fuel)
     print(outcome.message)

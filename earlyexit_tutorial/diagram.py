@@ -17,6 +17,7 @@ import wasmtime
 
 from .exit_code import ExitCode
 from .outcome import ExitedEarly, Interrupted, Outcome, Returned
+from .printable import clip, printable, xml_text
 
 HOST = "Python host"
 GUEST = "wasm guest (run)"
@@ -117,12 +118,14 @@ def call_diagram(
     `after_call` names the guest's instructions after `call $early_exit`
     (the guide's guest by default); pass None for a module of your own.
     """
-    rest = tuple(after_call) if after_call else (REST_OF_RUN,)
+    rest = tuple(printable(step) for step in after_call) if after_call else (REST_OF_RUN,)
     steps = sequence(outcome, f"run({x}, {y})", rest)
     participants = [p for p in (HOST, GUEST, EXIT_FN) if any(_involves(step, p) for step in steps)]
-    lines = [" | ".join(participants)] + [step.text() for step in steps] + [f"=> {outcome.message}"]
+    # The message may hold a learner's or an exception's text: one printable line, like every label.
+    message = printable(outcome.message)
+    lines = [" | ".join(participants)] + [step.text() for step in steps] + [f"=> {message}"]
     text = "\n".join(lines)
-    return CallDiagram(svg=render_svg(participants, steps, outcome.message, text), text=text)
+    return CallDiagram(svg=render_svg(participants, steps, message, text), text=text)
 
 
 # --- what happened ---------------------------------------------------------------
@@ -165,7 +168,10 @@ def _frames_label(frames: tuple[str, ...], verb: str) -> str:
             groups[-1][1] += 1
         else:
             groups.append([name, 1])
-    shown = ", ".join(_clip(name, 24) + (f" ×{count}" if count > 1 else "") for name, count in groups[:MAX_FRAMES])
+    # Function names come from the module's name section: the learner's text.
+    shown = ", ".join(
+        clip(printable(name), 24) + (f" ×{count}" if count > 1 else "") for name, count in groups[:MAX_FRAMES]
+    )
     hidden = sum(count for _, count in groups[MAX_FRAMES:])
     more = f" (+{hidden} more)" if hidden else ""
     return f"{verb} wasm frame{'s' if len(frames) > 1 else ''} {shown}{more}"
@@ -179,7 +185,7 @@ def _trap_name(trap: wasmtime.Trap) -> str:
 def _error_name(error: BaseException) -> str:
     # ExitCode's repr carries the code the learner chose; other errors' reprs
     # can be long, and the caption already gives their message.
-    return repr(error) if isinstance(error, ExitCode) else type(error).__name__
+    return repr(error) if isinstance(error, ExitCode) else printable(type(error).__name__)
 
 
 def sequence(outcome: Outcome, call: str, rest: tuple[str, ...]) -> list[Step]:
@@ -235,7 +241,8 @@ def _host_raised(error: BaseException, call: str, rest: tuple[str, ...], caught:
 def _interrupted(outcome: Interrupted, call: str) -> list[Step]:
     """The guest stopped from outside: an epoch bump, or its fuel running out."""
     frames = wasm_frames(outcome.error)
-    trap = _trap_name(outcome.error) if isinstance(outcome.error, wasmtime.Trap) else type(outcome.error).__name__
+    error = outcome.error
+    trap = _trap_name(error) if isinstance(error, wasmtime.Trap) else printable(type(error).__name__)
     if outcome.reason == "fuel":
         stop: list[Step] = [
             Message(HOST, GUEST, f"{call} with a fuel budget"),
@@ -246,7 +253,7 @@ def _interrupted(outcome: Interrupted, call: str) -> list[Step]:
             "deadline": f"after {outcome.timeout:g} s" if outcome.timeout is not None else "deadline",
             "stop": "Stop button",
             "kernel": "Ctrl-C",
-        }.get(outcome.reason, outcome.reason)
+        }.get(outcome.reason, printable(outcome.reason))
         # The host's waiting thread moves the engine's epoch; the guest notices
         # at its next loop header or function entry and traps.
         stop = [
@@ -258,12 +265,12 @@ def _interrupted(outcome: Interrupted, call: str) -> list[Step]:
         Note(GUEST, _frames_label(frames, "unwinds"), "error"),
         Steps(GUEST, (REST_OF_RUN,), ran=False),
         Message(GUEST, HOST, f"Trap ({trap})", "error", dashed=True),
-        Note(HOST, f"Interrupted ({outcome.reason})", "stop"),
+        Note(HOST, f"Interrupted ({printable(outcome.reason)})", "stop"),
     ]
 
 
 def _after_units(fuel: Optional[int]) -> str:
-    return "" if fuel is None else f" after {fuel} units"
+    return "" if fuel is None else f" after {fuel} unit{'' if fuel == 1 else 's'}"
 
 
 def _involves(step: Step, participant: str) -> bool:
@@ -276,11 +283,8 @@ def _involves(step: Step, participant: str) -> bool:
 
 
 def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-def _clip(text: str, chars: int) -> str:
-    return text if len(text) <= chars else text[: chars - 1] + "…"
+    # Labels are printable already; this also keeps the SVG well-formed whatever reaches it.
+    return xml_text(text)
 
 
 # Colours come from JupyterLab's theme when the SVG is inlined in a page that
@@ -329,7 +333,7 @@ def render_svg(participants: list[str], steps: list[Step], caption: str, text: s
     """Lay the steps out as an SVG sequence diagram, top to bottom."""
     # The ids depend only on the content, so the same call draws the same bytes
     # and two different diagrams inlined in one page keep their own markers.
-    ident = "ee-seq-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+    ident = "ee-seq-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
     rows = len(steps)
     caption_lines = textwrap.wrap(caption, CAPTION_CHARS, max_lines=2, placeholder=" …") or [""]
     bottom = FIRST_ROW + (rows - 1) * ROW + 16
@@ -400,7 +404,7 @@ def _arrow(step: Message, y: int, ident: str) -> list[str]:
         f'<line class="{step.tone}{dashed}" x1="{start}" y1="{y}" x2="{end}" y2="{y}" '
         f'marker-end="url(#{ident}-{step.tone})"/>',
         f'<text class="{_text_class(step.tone)}" x="{(x1 + x2) // 2}" y="{y - 5}" text-anchor="middle">'
-        f"{_esc(_clip(step.label, room))}</text>",
+        f"{_esc(clip(step.label, room))}</text>",
     ]
 
 
@@ -418,14 +422,14 @@ def _note(step: Note, y: int) -> str:
         anchor, tx, room = "start", x + BAR + 8, (WIDTH - x - 24) / SANS_CHAR
     return (
         f'<text class="{_text_class(step.tone)}" x="{tx}" y="{y + 4}" text-anchor="{anchor}">'
-        f"{_esc(_clip(step.label, int(room)))}</text>"
+        f"{_esc(clip(step.label, int(room)))}</text>"
     )
 
 
 def _steps_box(step: Steps, y: int) -> list[str]:
     x = LIFELINE_X[step.at]
     is_code = step.instructions != (REST_OF_RUN,)
-    code = _clip(step.code, 40)
+    code = clip(step.code, 40)
     width = int(len(code) * (MONO_CHAR if is_code else SANS_CHAR)) + 16
     left = x - width // 2
     classes = " ".join(c for c in ("code" if is_code else "", "" if step.ran else "gone") if c)

@@ -105,14 +105,18 @@ class Interrupted(_Record):
         timeout: Optional[float] = None,
         fuel_consumed: Optional[int] = None,
     ) -> None:
-        super().__init__(Reason(reason), error, timeout, fuel_consumed)
+        # Our own reasons become Reason members; any other text is kept as it is.
+        super().__init__(Reason(reason) if reason in _REASONS else reason, error, timeout, fuel_consumed)
 
     @property
     def message(self) -> str:
+        if not isinstance(self.reason, Reason):
+            return f"Interrupted: {self.reason}"
         return f"Interrupted: {stopped_because(self.reason, self.timeout, self.fuel_consumed)}"
 
 
 Outcome = Union[Returned, ExitedEarly, OtherError, Interrupted]
+_REASONS = {reason.value for reason in Reason}
 
 
 def stopped_because(reason: Reason, timeout: Optional[float], fuel_consumed: Optional[int]) -> str:

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from typing import Any, Callable
 
+
+def _cli_status(*argv: str) -> int:
+    """The exit status of the command line for `argv`, its printing kept out of the notebook."""
+    from .cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return main(list(argv))
 
 
 def _answers() -> dict[int, tuple[str, Callable[[], Any]]]:
@@ -23,6 +32,10 @@ def _answers() -> dict[int, tuple[str, Callable[[], Any]]]:
             "What value does run(2147483647, 1) return when early_exit returns normally (i32 wraps)?",
             lambda: Example(behaviour="return").run(2147483647, 1).value,
         ),
+        5: (
+            "With which status does `python -m earlyexit_tutorial --host return` exit?",
+            lambda: _cli_status("--host", "return"),
+        ),
     }
 
 
@@ -41,5 +54,3 @@ def check_answer(number: int, answer: Any) -> str:
     if answer == truth:
         return f"Question {number}: correct ({answer!r})."
     return f"Question {number}: not quite: you said {answer!r}. Run the guest and look again."
-
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import threading
 from typing import Callable, Optional
 
@@ -41,9 +42,11 @@ def show_outcome(out: w.Output, outcome: Outcome, x: int, y: int) -> None:
 def run_panel(example: Optional[Example] = None) -> w.VBox:
     """A panel to pick x, y, the exit code and the host's behaviour, then run the guest."""
     example = example or Example()
-    x = w.Text(value="1", description="x", placeholder=f"{I32_MIN}..{I32_MAX}")
-    y = w.Text(value="7", description="y", placeholder=f"{I32_MIN}..{I32_MAX}")
-    code = w.Text(value="1", description="exit code", placeholder=f"0..{U32_MAX}")
+    # continuous_update=False: a value arrives on Enter or when the field loses focus, so
+    # typing "-5" is not judged at "-".
+    x = w.Text(value="1", description="x", placeholder=f"{I32_MIN}..{I32_MAX}", continuous_update=False)
+    y = w.Text(value="7", description="y", placeholder=f"{I32_MIN}..{I32_MAX}", continuous_update=False)
+    code = w.Text(value="1", description="exit code", placeholder=f"0..{U32_MAX}", continuous_update=False)
     behaviour = w.Dropdown(options=BEHAVIOURS, value=HostBehaviour.EXIT.value, description="early_exit")
     run = w.Button(description="Run", button_style="primary", icon="play")
     feedback = w.HTML(value="")
@@ -53,9 +56,9 @@ def run_panel(example: Optional[Example] = None) -> w.VBox:
         try:
             read_choices(x.value, y.value, code.value)
         except ValueError as error:
-            feedback.value = f'<span style="{_ERROR_STYLE}">{error}</span>'
-            run.disabled = True
-            out.outputs = ()  # an old result beside a refused value would read as its result
+            # The message quotes what the learner typed: text, never markup.
+            feedback.value = f'<span style="{_ERROR_STYLE}">{html.escape(str(error))}</span>'
+            run.disabled = True  # the last result stays until Run: the message above says it is not for these values
             return False
         feedback.value = ""
         run.disabled = False

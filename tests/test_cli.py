@@ -119,3 +119,147 @@ def test_timeout_and_fuel_stop_an_endless_guest(endless_wat_file):
     result = cli("--module", str(endless_wat_file), "--fuel", "5000")
     assert result.returncode == 1
     assert result.stdout.splitlines()[-1] == "Interrupted: the guest ran out of fuel after 5000 units"
+
+
+# --- the command line as a program: signals, pipes and full disks -------------------------------
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals, pipes and /dev/full")
+
+
+def test_help_does_not_import_wasmtime():
+    # `-m earlyexit_tutorial --help` as runpy runs it, then a look at what got imported.
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['earlyexit-tutorial', '--help']\n"
+        "try:\n"
+        "    runpy.run_module('earlyexit_tutorial', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('wasmtime', 'ipywidgets')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "--module PATH" in result.stdout
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
+@posix_only
+@pytest.mark.parametrize("args", [[], ["--help"]], ids=["run", "help"])
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
+def test_a_closed_pipe_ends_the_program_quietly(args, unbuffered):
+    # `earlyexit-tutorial | true`, made certain: the reading end is closed before the program writes.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "earlyexit_tutorial", *args],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60, env=env,
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 141  # what a shell reports for a tool ended by SIGPIPE
+
+
+@posix_only
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [[], ["--help"]], ids=["run", "help"])
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
+def test_a_full_disk_is_one_line_and_status_74(args, unbuffered):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "earlyexit_tutorial", *args],
+            stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, env=env,
+        )
+    assert result.returncode == 74
+    assert result.stderr == "error: cannot write the output: No space left on device\n"
+
+
+def _frames(stderr: str) -> list[str]:
+    return [line.strip() for line in stderr.splitlines() if line.strip().startswith("File ")]
+
+
+def _caught_entering(stderr: str) -> bool:
+    """Whether the innermost frame of a traceback is a function's `def` line.
+
+    There the interpreter checks for a pending signal on entering the function,
+    before its first statement (and so before any handler of ours) can run: the
+    console script's own call of run_program is such a moment."""
+    lines = [line.strip() for line in stderr.splitlines()]
+    entries = [i for i, line in enumerate(lines) if line.startswith("File ")]
+    return bool(entries) and lines[entries[-1] + 1].startswith("def ")
+
+
+@posix_only
+@pytest.mark.parametrize("how", ["python -m", "console script"])
+def test_ctrl_c_at_any_moment_of_start_up_is_one_line_or_nothing(how):
+    import random
+    import signal
+    import time
+
+    script = os.path.join(os.path.dirname(sys.executable), "earlyexit-tutorial")
+    command = [sys.executable, "-m", "earlyexit_tutorial"] if how == "python -m" else [script]
+    # How long a whole run takes here: the Ctrl-Cs land anywhere from the start to the end.
+    begin = time.monotonic()
+    assert subprocess.run(command, capture_output=True, timeout=60).returncode == 0
+    span = time.monotonic() - begin
+    rng = random.Random()
+    ours = 0
+    for trial in range(48):
+        delay = rng.uniform(0, span)
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+        where = f"SIGINT after {delay * 1000:.1f} ms: status {proc.returncode}, stderr {stderr!r}"
+        package_frames = [frame for frame in _frames(stderr) if f"{os.sep}earlyexit_tutorial{os.sep}" in frame]
+        # From our first statement on, no traceback.
+        assert not package_frames or _caught_entering(stderr), where
+        if stderr in ("", "Interrupted\n"):
+            assert proc.returncode in (0, 130, -signal.SIGINT), where
+            ours += proc.returncode == 130
+        else:
+            # Before our first line runs, the interpreter is starting (site, runpy): it reports the
+            # Ctrl-C its own way, a "Fatal Python error" or a traceback of its own frames.
+            interpreters_own = "Fatal Python error" in stderr or stderr.rstrip().endswith(
+                ("KeyboardInterrupt", "KeyboardInterrupt:")
+            )
+            assert interpreters_own, where
+    # Enough Ctrl-Cs landed inside our code for the test to mean something.
+    assert ours >= 5, f"only {ours} of 48 Ctrl-Cs reached the command line's code"
+
+
+def test_an_unexpected_error_is_one_line_unless_verbose(monkeypatch, capsys):
+    # A fault of ours that no input should reach: still no traceback without --verbose.
+    from earlyexit_tutorial import cli, running
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("something we did not plan for")
+
+    monkeypatch.setattr(running, "Example", broken)
+    assert cli.main([]) == cli.UNEXPECTED
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "error: unexpected RuntimeError: something we did not plan for (run with --verbose for details)\n"
+    )
+    assert cli.main(["--verbose"]) == cli.UNEXPECTED
+    captured = capsys.readouterr()
+    assert "Traceback" in captured.err and "something we did not plan for" in captured.err
+
+
+@posix_only
+@pytest.mark.parametrize("args", [[], ["--help"]], ids=["run", "help"])
+def test_a_closed_stdout_is_no_traceback(args):
+    # `earlyexit-tutorial >&-`: Python starts with sys.stdout None.
+    result = subprocess.run(
+        [sys.executable, "-m", "earlyexit_tutorial", *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60, preexec_fn=lambda: os.close(1),
+    )
+    assert result.stderr == ""
+    assert result.returncode == 0

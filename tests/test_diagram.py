@@ -1,4 +1,4 @@
-"""Issue 8: a sequence diagram of a real call, drawn from its outcome and its wasm frames."""
+"""A sequence diagram of a real call, drawn from its outcome and its wasm frames."""
 
 from __future__ import annotations
 
@@ -295,3 +295,79 @@ def test_a_learners_module_need_not_be_the_guides(outcomes):
     assert "wasm guest (run): ran: the rest of run" in diagram.text
     assert GUIDE_REST not in diagram.text
     ET.fromstring(diagram.svg)
+
+
+# --- text from outside is escaped -----------------------------------------------------------
+
+# Markup, every character XML 1.0 forbids, lone surrogates (a non-UTF-8 file name decoded
+# by os.fsdecode), non-characters and Unicode line breaks.
+HOSTILE = [
+    "<img src=x onerror=alert(1)> & ]]> nul \x00 bell \x07 escape \x1b[31m vtab \x0b formfeed \x0c",
+    "lone surrogates \ud800 and \udcff",
+    "non-characters \ufffe \uffff",
+    "".join(map(chr, range(32))),
+]
+
+
+def _parses(svg: str) -> ET.Element:
+    svg.encode("utf-8")  # no lone surrogate left: a surrogate cannot be sent to the browser
+    return ET.fromstring(svg)
+
+
+@pytest.mark.parametrize("message", HOSTILE, ids=range(len(HOSTILE)))
+def test_a_hostile_error_message_still_draws_well_formed_svg(message):
+    outcome = OtherError(RuntimeError(message))
+    diagram = call_diagram(outcome, 1, 7)
+    root = _parses(diagram.svg)
+    caption = "".join("".join(el.itertext()) for el in root.iter(f"{SVG}text") if el.get("x") == "14")
+    assert "<img" not in diagram.svg  # markup from a message is text, never an element
+    assert not [el for el in root.iter() if el.tag.endswith("img")]
+    assert "\x00" not in caption and "\x1b" not in caption and "\ud800" not in caption
+    if message == HOSTILE[0]:  # shown as the learner wrote it
+        assert caption.startswith("Unknown error `<img src=x onerror=alert(1)> & ]]> nul \\x00 bell \\x07")
+    # The plain text is printable too, on one line per step.
+    str(diagram).encode("utf-8")
+    assert len(str(diagram).splitlines()) == len(diagram.text.split("\n"))
+
+
+def test_a_hostile_exception_class_name_and_stop_reason_are_escaped():
+    evil = type("<script>\x01", (Exception,), {})
+    svg = call_diagram(OtherError(evil("boom")), 1, 7).svg
+    _parses(svg)
+    assert "<script>" not in svg
+    assert "&lt;script&gt;\\x01" in svg
+    stopped = Interrupted("<b>\ud800</b>", RuntimeError("stop"))
+    _parses(call_diagram(stopped, 1, 7).svg)
+
+
+def _leb(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _named(wasm: bytes, index: int, name: str) -> bytes:
+    """`wasm` with a name section that calls function `index` `name` (WAT cannot write control characters)."""
+    raw = name.encode("utf-8")
+    names = _leb(1) + _leb(index) + _leb(len(raw)) + raw
+    payload = _leb(4) + b"name" + b"\x01" + _leb(len(names)) + names
+    return wasm + b"\x00" + _leb(len(payload)) + payload
+
+
+def test_a_hostile_function_name_from_the_module_is_escaped():
+    plain = bytes(wasmtime.wat2wasm(UNREACHABLE.replace("$run ", "")))
+    outcome = Example(_named(plain, 1, "<b>&\x01\x1b]\u2028")).run(1, 7)
+    assert outcome.error.frames[0].func_name == "<b>&\x01\x1b]\u2028"
+    diagram = call_diagram(outcome, 1, 7)
+    _parses(diagram.svg)
+    assert "wasm guest (run): unwinds wasm frame <b>&\\x01\\x1b]\\u2028" in diagram.text.splitlines()
+    assert "&lt;b&gt;&amp;\\x01\\x1b]\\u2028" in diagram.svg
+
+
+def test_one_unit_of_fuel_is_singular():
+    outcome = Example(LOOPING).run(1, 7, fuel=1)
+    assert outcome.message == "Interrupted: the guest ran out of fuel after 1 unit"
+    assert "wasm guest (run): out of fuel after 1 unit: traps" in call_diagram(outcome, 1, 7).text.splitlines()

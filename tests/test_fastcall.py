@@ -1,4 +1,4 @@
-"""Issue 7: the typed call path gives the same answers as Func.__call__, only faster."""
+"""The typed call path gives the same answers as Func.__call__, only faster."""
 
 from __future__ import annotations
 

@@ -346,3 +346,77 @@ def test_mutations_change_their_input(seed: int) -> None:
     binary = bytes(wasmtime.wat2wasm(GUEST_WAT))
     assert mutate_bytes(rng, binary) != binary or mutate_bytes(rng, binary) != binary
     assert mutate_text(rng, GUEST_WAT) != GUEST_WAT or mutate_text(rng, GUEST_WAT) != GUEST_WAT
+
+
+# --- the command line with odd values: one line, never a traceback, never a hang -----------------
+
+CLI_ODD_VALUES = [
+    "", " ", "-", "0x10", "1_0", "\u0663", "1e3", "inf", "-inf", "nan", "1e400", "-0", "9" * 30, "1.5", "\t7\n",
+    "+5", "2147483648", "-2147483649", "4294967296", "\u00a0", "(module)", ";;x", "/", "~", "\x1b[31m", "\u00e9",
+    "1e-320", "a" * 300, "exit", "return", "error",
+]
+CLI_OPTIONS = ["--exit-code", "--timeout", "--fuel", "--module", "--host", "--no-early-exit", None, None]
+CLI_RUNS = 60
+
+
+def _cli_modules(folder) -> list[bytes]:
+    """Module paths a hostile user would try, as bytes (one is not UTF-8)."""
+    import os
+
+    (folder / "(copy) guest.wat").write_text(GUEST_WAT)
+    (folder / ";;x").write_text(GUEST_WAT)
+    (folder / "latin1.wat").write_bytes(b"(module) ;; caf\xe9")
+    os.mkfifo(folder / "fifo.wat")
+    (folder / "a_directory").mkdir()
+    paths = [os.fsencode(folder / name) for name in ("(copy) guest.wat", ";;x", "latin1.wat", "fifo.wat", "a_directory")]
+    paths.append(os.fsencode(folder) + b"/nope\xff.wat")
+    if os.path.exists("/dev/zero"):
+        paths.append(b"/dev/zero")
+    return paths
+
+
+def _limited_memory() -> None:
+    """In a child process: at most 1 GiB of address space, so reading /dev/zero without end fails fast."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs POSIX FIFOs and rlimits")
+def test_fuzz_command_line(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    rng = random.Random(SEED)
+    modules = _cli_modules(tmp_path)
+    argvs: list[list[bytes]] = [[b"--module", path] for path in modules]  # each odd file once, for certain
+    while len(argvs) < CLI_RUNS:
+        argv: list[bytes] = []
+        for _ in range(rng.randint(1, 4)):
+            option = rng.choice(CLI_OPTIONS)
+            if option == "--module":
+                argv += [b"--module", rng.choice(modules + [v.encode() for v in CLI_ODD_VALUES[:8]])]
+                continue
+            if option:
+                argv.append(option.encode())
+            if option != "--no-early-exit":
+                argv.append(rng.choice(CLI_ODD_VALUES).encode("utf-8"))
+        argvs.append(argv)
+    failures = []
+    for argv in argvs:
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", "earlyexit_tutorial", *argv],
+                capture_output=True, timeout=20, preexec_fn=_limited_memory,
+            )
+        except subprocess.TimeoutExpired:
+            failures.append((argv, "hung"))
+            continue
+        errors = result.stderr.decode("utf-8", "replace").splitlines()
+        if b"Traceback" in result.stdout + result.stderr or "Fatal Python error" in "\n".join(errors):
+            failures.append((argv, "traceback: " + errors[-1] if errors else ""))
+        elif result.returncode not in (0, 1, 2):
+            failures.append((argv, f"status {result.returncode}"))
+        elif result.returncode == 2 and not errors[0].startswith("usage:") and len(errors) != 1:
+            failures.append((argv, f"{len(errors)} lines on stderr"))
+    assert not failures, "\n".join(f"{argv}: {what}" for argv, what in failures)

@@ -289,3 +289,16 @@ def test_off_the_main_thread_the_signal_state_is_left_alone_and_deadlines_still_
     worker.start()
     worker.join(10)
     assert outcomes and outcomes[0].reason == "deadline"
+
+
+def test_a_guarded_call_of_your_own_says_what_stopped_it() -> None:
+    import wasmtime
+
+    from earlyexit_tutorial import Example, GuardedCall, Reason
+    from earlyexit_tutorial.endless import LOOPING_WAT
+
+    example = Example(LOOPING_WAT)
+    guard = GuardedCall(example.store, example.stopper, timeout=0.2)
+    with guard, pytest.raises(wasmtime.Trap):
+        example.run_func(example.store, 0, 0)  # spins until the watcher moves the epoch
+    assert guard.reason is Reason.DEADLINE

@@ -1,8 +1,9 @@
-"""The committed notebooks: executed, arced as STYLE.md asks, few ignored cells, widget state saved."""
+"""The committed notebooks: executed, arced like a tutorial (overview first, summary last), few ignored cells, widget state saved."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,37 @@ def test_widget_state_is_saved_for_static_rendering(path):
     state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     buttons = [m["state"].get("description") for m in state.values() if m["model_name"] == "ButtonModel"]
     assert buttons, "no button in the saved widget state"
+
+
+NB02 = Path(__file__).resolve().parents[1] / "notebooks" / "02-interrupting-from-outside.ipynb"
+
+
+def kernel_stop_cell() -> str:
+    """Notebook 02's cell that does what the kernel's stop button does, from a timer."""
+    cells = ["".join(c["source"]) for c in load(NB02)["cells"] if c["cell_type"] == "code"]
+    found = [s for s in cells if "os.kill" in s and "spinner.run" in s and "def " not in s]
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the cell sends SIGINT")
+@pytest.mark.parametrize(
+    "before",
+    ["", "class spinner:\n    def run(*args, **kwargs):\n        raise RuntimeError('refused at once')"],
+    ids=["spinner-not-defined", "call-fails-at-once"],
+)
+def test_the_kernel_stop_cell_run_out_of_order_leaves_no_interrupt_behind(before):
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    imports = "import os\nimport signal\nimport threading"
+    later = "import time\ntime.sleep(0.6)  # three times the cell's timer\nprint('no interrupt')"
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(s) for s in (imports, before or "pass", kernel_stop_cell(), later)]
+    )
+    nbclient.NotebookClient(notebook, timeout=60, kernel_name="python3", allow_errors=True).execute()
+    failed, after = notebook.cells[2], notebook.cells[3]
+    assert [o.get("ename") for o in failed.outputs if o.output_type == "error"] == [
+        "NameError" if not before else "RuntimeError"
+    ]
+    assert [o.output_type for o in after.outputs] == ["stream"], after.outputs
+    assert after.outputs[0].text == "no interrupt\n"

@@ -24,7 +24,9 @@ from earlyexit_tutorial import (
     OtherError,
     HostFailure,
     Interrupted,
+    ModuleError,
     Returned,
+    load_module,
 )
 from earlyexit_tutorial.exit_code import U32_MAX
 
@@ -232,3 +234,67 @@ def test_any_mix_of_outcomes_keeps_the_store_working(mixed: Example, program: li
     assert mixed.run(1, 7) == ExitedEarly(ExitCode(1))
     mixed.set_host("return")
     assert mixed.run(1, 7) == Returned(8)
+
+
+# --- where a WAT validation error points ----------------------------------------------------
+
+# Text that holds "(func" but defines no function: comments (nested ones too), strings, types, exports.
+DECOYS = [
+    ";; (func $commented)",
+    "(; (func $a) ;)",
+    "(; outer (; (func $inner) ;) (func $still_in_the_comment) ;)",
+    "(;\n  (func $over_two_lines)\n;)",
+    '(data (i32.const 0) "(func in a string \\" (func")',
+    '(data (i32.const 0) "(; not a comment")',
+    "(type (func (param i32)))",
+    '(export "again" (func $helper))',
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    before=st.lists(st.sampled_from(DECOYS), max_size=4),
+    helpers=st.integers(0, 3),
+    between=st.lists(st.sampled_from(DECOYS), max_size=4),
+    broken=st.data(),
+)
+def test_a_validation_error_names_the_line_of_the_broken_function(
+    before: list[str], helpers: int, between: list[str], broken: st.DataObject
+) -> None:
+    lines = ["(module", '  (import "env" "early_exit" (func $early_exit))', "  (memory 1)"]
+    lines += ["  " + decoy for decoy in before]
+    bad = broken.draw(st.integers(0, helpers), label="broken helper")  # helpers == bad: run itself is broken
+    for i in range(helpers + 1):
+        body = "i64.const 1" if i == bad else "i32.const 1"
+        if i < helpers:
+            name = "$helper" if i == 0 else f"$h{i}"
+            lines.append(f"  (func {name} (result i32) {body})")
+        else:
+            lines.append(f'  (func (export "run") (param i32 i32) (result i32) {body})')
+        lines += ["  " + decoy for decoy in between]
+    if helpers == 0:
+        lines.append("  (func $helper)")  # the exports among the decoys name it
+    lines.append(")")
+    wat = "\n".join(lines)
+    for k in range(wat.count('"again"')):  # export names must differ
+        wat = wat.replace('"again"', f'"again{k}"', 1)
+    expected_line = next(n for n, line in enumerate(wat.splitlines(), 1) if "i64.const 1" in line)
+    with pytest.raises(ModuleError) as caught:
+        load_module(wasmtime.Engine(), wat)
+    assert str(caught.value).endswith(f"in function {bad + 1}, which begins on line {expected_line}"), wat
+
+
+# --- any text from outside draws a well-formed diagram ------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(message=st.text(st.characters(exclude_categories=()), max_size=60), reason=st.text(max_size=20))  # surrogates too
+def test_any_error_text_draws_well_formed_svg(message: str, reason: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    from earlyexit_tutorial import OtherError, call_diagram
+
+    for outcome in (OtherError(RuntimeError(message)), Interrupted(reason or "x", RuntimeError(message))):
+        diagram = call_diagram(outcome, 1, 7)
+        ET.fromstring(diagram.svg.encode("utf-8"))  # encodable (no lone surrogate) and well-formed
+        diagram.text.encode("utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import subprocess
 import sys
@@ -73,8 +74,8 @@ def test_out_of_range_values_are_flagged_and_never_sent(field, value, message):
     panel.run_button.click()
     assert stdout_of(panel.out) == "Exited early with exit code: 1\n"
     getattr(panel, field).value = value
-    assert panel.out.outputs == ()  # the last result is gone: it was not for these values
-    assert message in panel.feedback.value
+    assert stdout_of(panel.out) == "Exited early with exit code: 1\n"  # the last result stays until Run
+    assert html.escape(message) in panel.feedback.value
     assert panel.run_button.disabled
     panel.run_button.click()  # a click from code still arrives: the callback checks again
     assert stdout_of(panel.out) == f"error: {message}\n"
@@ -133,3 +134,23 @@ def test_run_panel_on_a_busy_example_says_so_instead_of_failing_silently():
     stopper.stop_button.click()
     stopper.thread.join(5)
     assert stdout_of(stopper.out) == "Interrupted: stopped by the Stop button\n", (stopper.out.outputs, stopper.status.value, stopper.thread.is_alive())
+
+
+def test_the_fields_send_their_value_on_enter_or_blur_not_per_keystroke():
+    # Typing "-5" must not be judged (and flagged red) at "-".
+    panel = run_panel()
+    assert [field.continuous_update for field in (panel.x, panel.y, panel.code)] == [False, False, False]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["<img src=x onerror=alert(1)>", "</span><script>alert(1)</script>", "&lt;b&gt; & \"quotes\""],
+)
+def test_feedback_shows_what_was_typed_as_text_not_markup(typed):
+    import xml.etree.ElementTree as ET
+
+    panel = run_panel()
+    panel.x.value = typed
+    feedback = ET.fromstring(panel.feedback.value)  # one element: the message is its text, nothing nested
+    assert feedback.tag == "span" and list(feedback) == []
+    assert feedback.text == f"x must be a whole number, got {typed!r}"

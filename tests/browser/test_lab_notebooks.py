@@ -1,4 +1,4 @@
-"""Issue 5: both notebooks in a real JupyterLab, in headless Chromium, used the way a learner would.
+"""Both notebooks in a real JupyterLab, in headless Chromium, used the way a learner would.
 
 Each test opens a notebook, waits for a connected idle kernel, runs all cells
 (notebook:run-all-cells), checks that no cell shows an error, then uses the

@@ -1,0 +1,168 @@
+"""The conventions a user expects: licence, project URLs, the Binder link, the README's picture, the notebook copy command."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+import pytest
+import yaml
+
+from earlyexit_tutorial import notebooks as command
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _docs_module(name: str):
+    path = ROOT / "docs" / f"{name}.py"
+    if not path.exists():
+        path = ROOT / "docs" / "_ext" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _markdown_links(text: str) -> list[str]:
+    return re.findall(r"\]\((https?://[^)\s]+)\)", text)
+
+
+# --- licence and metadata ---------------------------------------------------------------
+
+
+def test_the_licence_file_is_the_mit_licence_pyproject_declares():
+    assert PROJECT["license"] == "MIT"
+    assert "LICENSE" in PROJECT["license-files"]
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License")
+    assert "Permission is hereby granted, free of charge" in text
+
+
+def test_project_urls_name_the_documentation_and_the_source():
+    urls = PROJECT["urls"]
+    assert urls["Source"].startswith("https://github.com/")
+    assert urls["Documentation"].startswith("https://")
+
+
+# --- Binder -------------------------------------------------------------------------------
+
+
+def _binder_link(notebook: str) -> str:
+    return _docs_module("notebook_pages").binder_url(PROJECT["urls"]["Source"], notebook)
+
+
+def test_readme_and_landing_page_launch_binder_on_notebook_01_of_this_repository():
+    link = _binder_link("notebooks/01-early-exit.ipynb")
+    assert link.endswith("?urlpath=lab/tree/notebooks/01-early-exit.ipynb")
+    assert link in _markdown_links(README)
+    assert link in _markdown_links((ROOT / "docs" / "index.md").read_text(encoding="utf-8"))
+
+
+def test_every_binder_link_opens_a_notebook_that_exists():
+    links = [url for url in _markdown_links(README) if "mybinder.org/v2/" in url]
+    assert links
+    for url in links:
+        path = url.partition("urlpath=lab/tree/")[2]
+        assert (ROOT / path).is_file(), f"{url} opens {path}, which is not in the repository"
+
+
+def _range(requirement: str, name: str) -> str:
+    return requirement[len(name) :].strip()
+
+
+def test_environment_yml_pins_the_wasmtime_range_of_pyproject():
+    (wanted,) = [_range(r, "wasmtime") for r in PROJECT["dependencies"] if re.match(r"wasmtime\b", r)]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    every = [d for d in env["dependencies"] if isinstance(d, str)]
+    every += next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    pins = [_range(d, m.group(0)) for d in every if (m := re.match(r"wasmtime(-py)?\b", d))]
+    assert pins == [wanted], f"environment.yml pins wasmtime as {pins}, pyproject.toml as {wanted!r}"
+
+
+# --- the README's first screen ------------------------------------------------------------
+
+
+def test_readme_shows_the_diagram_before_the_quick_start():
+    pictures = re.findall(r"!\[[^\]]+\]\(([^)\s]+\.svg)\)", README)
+    assert "docs/_static/early-exit.svg" in pictures
+    assert README.index("docs/_static/early-exit.svg") < README.index("## Quick start")
+
+
+def test_the_committed_diagram_is_what_the_package_draws_now():
+    committed = (ROOT / "docs" / "_static" / "early-exit.svg").read_text(encoding="utf-8")
+    assert committed == _docs_module("make_diagram").guide_diagram_svg(), "run `make diagram` and commit the result"
+
+
+def test_quick_start_is_still_two_commands():
+    quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```bash\n(.*?)```", quick, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in block.splitlines() if line.strip()]
+    assert commands == ["make lab", "make test"]
+
+
+# --- the notebook copy command ------------------------------------------------------------
+
+
+def test_copy_gives_the_committed_notebooks(tmp_path):
+    copied = command.copy_notebooks(tmp_path / "class")
+    assert [p.name for p in copied] == [p.name for p in NOTEBOOKS]
+    for source, copy in zip(NOTEBOOKS, copied):
+        assert copy.read_bytes() == source.read_bytes()
+
+
+def test_the_command_says_how_to_open_jupyterlab_there(tmp_path, capsys):
+    folder = tmp_path / "my tutorial"
+    assert command.main([str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"Copied {len(NOTEBOOKS)} notebooks into {folder}" in out
+    assert f"cd '{folder}'" in out
+    assert "jupyter lab 01-early-exit.ipynb" in out
+    assert (folder / "01-early-exit.ipynb").is_file()
+
+
+def test_the_command_refuses_to_overwrite_and_copies_nothing(tmp_path, capsys):
+    (tmp_path / "02-interrupting-from-outside.ipynb").write_text("my own edits")
+    assert command.main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"earlyexit-tutorial-notebooks: {tmp_path} already holds 02-interrupting-from-outside.ipynb: "
+        "nothing copied (choose another folder, or pass --force to replace them)"
+    )
+    assert (tmp_path / "02-interrupting-from-outside.ipynb").read_text() == "my own edits"
+    assert not (tmp_path / "01-early-exit.ipynb").exists()
+
+
+def test_force_replaces_the_notebooks(tmp_path):
+    (tmp_path / "01-early-exit.ipynb").write_text("old")
+    assert command.main([str(tmp_path), "--force"]) == 0
+    assert (tmp_path / "01-early-exit.ipynb").read_bytes() == NOTEBOOKS[0].read_bytes()
+
+
+def test_a_file_in_place_of_the_folder_is_a_clear_error(tmp_path, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_text("")
+    assert command.main([str(target)]) == 2
+    assert capsys.readouterr().err.strip() == f"earlyexit-tutorial-notebooks: {target} is a file, not a folder: choose another name"
+
+
+def test_the_command_runs_as_a_module_and_is_a_console_script(tmp_path):
+    assert PROJECT["scripts"]["earlyexit-tutorial-notebooks"] == "earlyexit_tutorial.notebooks:main"
+    done = subprocess.run(
+        [sys.executable, "-m", "earlyexit_tutorial.notebooks", str(tmp_path / "nb")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "nb").iterdir()) == [p.name for p in NOTEBOOKS]
