@@ -35,7 +35,7 @@ u32s = st.integers(0, U32_MAX)
 
 SETTINGS = settings(
     max_examples=200,
-    deadline=None,  # a worker thread per call: timing varies on a busy machine
+    deadline=None,  # each call runs a guest under a guard: timing varies on a busy machine
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 

@@ -144,7 +144,7 @@ def test_command_line_page_lists_every_option_of_both_commands(site):
                 continue  # every command has it; the page does not list it
             for option in action.option_strings:
                 assert option in page.text, f"{parser.prog} {option} is not on the command-line page"
-    for status in (cli.EXPECTED, cli.UNEXPECTED, cli.BAD_INPUT, cli.CTRL_C):
+    for status in (cli.EXPECTED, cli.UNEXPECTED, cli.BAD_INPUT, cli.OUTPUT_FAILED, cli.CTRL_C, cli.CLOSED_PIPE):
         assert f"| {status} |" in (ROOT / "docs" / "command-line.md").read_text(encoding="utf-8")
 
 
