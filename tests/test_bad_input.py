@@ -1,4 +1,4 @@
-"""Issue 6: bad input never breaks the tutorial.
+"""Bad input never breaks the tutorial.
 
 Every bad value, module or guest gets a clear, specific error, and the same
 Example (same engine, store and instance) still answers run(1, 7) afterwards.

@@ -1,4 +1,4 @@
-"""Issue 4, command line: Ctrl-C, --timeout and --fuel end an endless guest with one clear line."""
+"""Command line: Ctrl-C, --timeout and --fuel end an endless guest with one clear line."""
 
 from __future__ import annotations
 

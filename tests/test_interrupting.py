@@ -1,4 +1,4 @@
-"""Issue 4, in-process: deadlines, fuel, the Stop button and Ctrl-C end a guest cleanly.
+"""In-process: deadlines, fuel, the Stop button and Ctrl-C end a guest cleanly.
 
 Every test that runs an endless guest also arms a watchdog that stops it, so a
 regression fails the test instead of hanging the run.

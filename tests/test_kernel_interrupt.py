@@ -1,4 +1,4 @@
-"""Issue 4, in a real IPython kernel: the kernel's interrupt ends an endless guest within 1 s.
+"""In a real IPython kernel: the kernel's interrupt ends an endless guest within 1 s.
 
 Starts an ipykernel on this interpreter with jupyter_client, runs an endless
 guest in a cell, interrupts the kernel the way JupyterLab's stop button does
