@@ -163,6 +163,7 @@ def row_interrupts(report: Report, tries: int) -> None:
 
 def row_notebooks(report: Report, runs: int) -> None:
     """Row d: executing each notebook headless against an empty notebook."""
+    startup.compile_package()
     baseline = startup.notebook_seconds(None, runs=runs)
     rows = [["(empty notebook: kernel start-up)", f"{statistics.median(baseline):.2f}", f"{min(baseline):.2f}", "1.00x"]]
     notes = []
@@ -186,6 +187,7 @@ def row_notebooks(report: Report, runs: int) -> None:
 
 def row_cold_start(report: Report, runs: int) -> None:
     """Row e: the command line's cold start against importing wasmtime alone, and --help against bare Python."""
+    startup.compile_package()
     times = startup.cold_starts(runs=runs)
     ratio = startup.ratio(times["module"], times["import"])
     help_ratio = startup.ratio(times["help"], times["bare"])
