@@ -89,7 +89,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print("Open the first one in JupyterLab:")
     print(f"  cd {shlex.quote(args.folder)}")
     print(f"  jupyter lab {FIRST_NOTEBOOK}")
-    print("(No JupyterLab yet? pip install 'earlyexit-tutorial[lab]')")
+    print("(No JupyterLab yet? pip install jupyterlab ipywidgets)")
     return COPIED
 
 
