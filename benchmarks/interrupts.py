@@ -11,6 +11,7 @@ from typing import Callable, Optional
 import wasmtime
 
 from earlyexit_tutorial import Example, Interrupted
+from earlyexit_tutorial.interrupting import Reason
 
 # Calls the host once (so the host knows the guest started), then spins.
 ENDLESS_WAT = """\
@@ -69,7 +70,7 @@ def stop_latencies(tries: int = 20) -> list[float]:
 
         def call() -> None:
             outcome = example.run(1, 7, timeout=PATIENCE)
-            if isinstance(outcome, Interrupted) and outcome.reason == "stop":
+            if isinstance(outcome, Interrupted) and outcome.reason is Reason.STOP:
                 returned.append(time.perf_counter())
 
         worker = threading.Thread(target=call, daemon=True)
@@ -114,7 +115,7 @@ def sigint_latencies(tries: int = 20) -> Optional[list[float]]:
             raise RuntimeError("SIGINT escaped Example.run") from None
         finally:
             sender.join(PATIENCE)
-        if not (isinstance(outcome, Interrupted) and outcome.reason == "kernel") or not sent:
+        if not (isinstance(outcome, Interrupted) and outcome.reason is Reason.KERNEL) or not sent:
             raise RuntimeError(f"SIGINT did not interrupt the guest: {outcome!r}")
         latencies.append(returned - sent[0])
     return latencies

@@ -124,7 +124,7 @@ _previous_unraisablehook = sys.unraisablehook
 
 
 class _Watcher:
-    """The one long-lived thread that reads the wakeup socket and fires deadlines."""
+    """The one long-lived thread that reads the wakeup pipe and fires deadlines."""
 
     def __init__(self) -> None:
         self._thread: Optional[threading.Thread] = None
@@ -133,7 +133,7 @@ class _Watcher:
         self._forward = bytearray()  # other signals' bytes, for the previous wakeup fd
 
     def start(self) -> None:
-        """Start the thread and its socket on first use."""
+        """Start the thread and its pipe on first use."""
         if self._thread is not None:
             return
         with LOCK:
@@ -164,7 +164,7 @@ class _Watcher:
         try:
             os.write(self.write_fd, bytes([byte]))  # neither is a signal number
         except OSError:
-            pass  # the socket is full: the thread will wake anyway
+            pass  # the pipe is full: the thread will wake anyway
 
     def read_signals(self) -> bool:
         """Empty the pipe (under LOCK); a SIGINT byte stops the main thread's calls.

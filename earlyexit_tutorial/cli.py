@@ -190,9 +190,9 @@ def _run(args: "argparse.Namespace") -> int:
     from pathlib import Path
 
     from .guest import ModuleError
-    from .interrupting import DEFAULT_TIMEOUT, check_limits
+    from .interrupting import DEFAULT_TIMEOUT, Reason, check_limits
     from .outcome import ExitedEarly, OtherError, Interrupted, trap_report
-    from .running import Example
+    from .running import Example, StartStopped
     from .validation import check_i32, parse_int
 
     try:
@@ -217,7 +217,7 @@ def _run(args: "argparse.Namespace") -> int:
         prefix = "" if isinstance(error, ModuleError) else "bad input: "
         print(f"error: {prefix}{error}", file=sys.stderr)
         # A start function stopped by Ctrl-C ends like any Ctrl-C.
-        return CTRL_C if getattr(error, "reason", None) == "kernel" else BAD_INPUT
+        return CTRL_C if isinstance(error, StartStopped) and error.reason is Reason.KERNEL else BAD_INPUT
     _raise_on_ctrl_c()  # the guarded call below turns a Ctrl-C into an Interrupted outcome
     print("Calling `run` function...")
     outcome = example.run(x, y, timeout=timeout, fuel=fuel)
@@ -229,7 +229,7 @@ def _run(args: "argparse.Namespace") -> int:
             print(trap_report(outcome.error), file=sys.stderr)
     if isinstance(outcome, ExitedEarly):
         return EXPECTED
-    if isinstance(outcome, Interrupted) and outcome.reason == "kernel":
+    if isinstance(outcome, Interrupted) and outcome.reason is Reason.KERNEL:
         return CTRL_C
     return UNEXPECTED
 

@@ -16,7 +16,8 @@ from typing import Any, Optional, Sequence, Union
 import wasmtime
 
 from .exit_code import ExitCode
-from .outcome import ExitedEarly, Interrupted, Outcome, Returned
+from .interrupting import Reason
+from .outcome import ExitedEarly, Interrupted, Outcome, Returned, fuel_units
 from .printable import clip, printable, xml_text
 
 HOST = "Python host"
@@ -243,7 +244,7 @@ def _interrupted(outcome: Interrupted, call: str) -> list[Step]:
     frames = wasm_frames(outcome.error)
     error = outcome.error
     trap = _trap_name(error) if isinstance(error, wasmtime.Trap) else printable(type(error).__name__)
-    if outcome.reason == "fuel":
+    if outcome.reason is Reason.FUEL:
         stop: list[Step] = [
             Message(HOST, GUEST, f"{call} with a fuel budget"),
             Note(GUEST, f"out of fuel{_after_units(outcome.fuel_consumed)}: traps", "stop"),
@@ -270,7 +271,7 @@ def _interrupted(outcome: Interrupted, call: str) -> list[Step]:
 
 
 def _after_units(fuel: Optional[int]) -> str:
-    return "" if fuel is None else f" after {fuel} unit{'' if fuel == 1 else 's'}"
+    return "" if fuel is None else f" after {fuel_units(fuel)}"
 
 
 def _involves(step: Step, participant: str) -> bool:

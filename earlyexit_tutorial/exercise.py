@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from .guest import ModuleError, ModuleSource
+from .interrupting import Reason
 from .outcome import ExitedEarly, Interrupted, OtherError, Outcome, Returned, short_error
 from .running import Example
 from .validation import I32_MAX, I32_MIN
@@ -93,7 +94,7 @@ def _did(outcome: Outcome) -> str:
         return "exited early"
     if isinstance(outcome, Returned):
         return f"returned {outcome.value}"
-    if isinstance(outcome, Interrupted) and outcome.reason == "deadline":
+    if isinstance(outcome, Interrupted) and outcome.reason is Reason.DEADLINE:
         return f"did not finish within {CALL_TIMEOUT:g} s (does it loop forever?)"
     if isinstance(outcome, Interrupted):
         return "was interrupted"
@@ -136,7 +137,7 @@ def check_exercise(source: ModuleSource) -> str:
     results = []
     for x, y in CASES:
         outcome = example.run(x, y, timeout=CALL_TIMEOUT)
-        if isinstance(outcome, Interrupted) and outcome.reason == "kernel":
+        if isinstance(outcome, Interrupted) and outcome.reason is Reason.KERNEL:
             return f"the check was stopped by a keyboard interrupt at run({x}, {y})"
         results.append(((x, y), outcome))
         if isinstance(outcome, Interrupted):

@@ -80,7 +80,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         copied = copy_notebooks(args.folder, overwrite=args.force)
-    except (NotebooksExist, NotADirectoryError, FileNotFoundError, PermissionError) as error:
+    except OSError as error:  # an existing notebook, a file in the way, no permission, a full disk
         print(f"earlyexit-tutorial-notebooks: {error}", file=sys.stderr)
         return REFUSED
     print(f"Copied {len(copied)} notebooks into {args.folder}:")

@@ -127,7 +127,12 @@ def stopped_because(reason: Reason, timeout: Optional[float], fuel_consumed: Opt
         return "stopped by the Stop button"
     if reason is Reason.KERNEL:
         return "stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)"
-    return f"the guest ran out of fuel after {fuel_consumed} unit{'' if fuel_consumed == 1 else 's'}"
+    return f"the guest ran out of fuel after {fuel_units(fuel_consumed)}"
+
+
+def fuel_units(amount: Optional[int]) -> str:
+    """An amount of fuel in words: "1 unit", "5 units"."""
+    return f"{amount} unit{'' if amount == 1 else 's'}"
 
 
 def stop_reason(error: Optional[BaseException], call: GuardedCall) -> Optional[Reason]:

@@ -12,7 +12,7 @@ from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, compile_guest, load_module
 from .host import HostBehaviour, define_env, host_function
 from .interrupting import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
-from .outcome import OtherError, Outcome, call_run, guarded_outcome, short_error, stop_reason, stopped_because
+from .outcome import OtherError, Outcome, call_run, fuel_units, guarded_outcome, short_error, stop_reason, stopped_because
 from .typed import TypedRun, typed_run
 from .validation import check_i32
 
@@ -109,7 +109,7 @@ class Example:
             if reason is Reason.DEADLINE:
                 why = f"ran past its {guard.timeout:g} s deadline"
             elif reason is Reason.FUEL:
-                why = f"ran out of fuel (its budget was {guard.fuel} units)"
+                why = f"ran out of fuel (its budget was {fuel_units(guard.fuel)})"
             else:
                 why = "was " + stopped_because(reason, None, None)
             raise StartStopped(f"cannot instantiate the module: its start function {why}", reason) from None

@@ -169,6 +169,13 @@ def test_a_fuel_budget_stops_a_start_function_and_is_named() -> None:
         Example(START_LOOP_WAT, behaviour="return", fuel=5000, timeout=None)
 
 
+def test_a_budget_of_one_unit_is_said_in_the_singular() -> None:
+    from earlyexit_tutorial import Example, StartStopped
+
+    with pytest.raises(StartStopped, match=r"\(its budget was 1 unit\)$"):
+        Example(START_LOOP_WAT, behaviour="return", fuel=1, timeout=None)
+
+
 SLEEPY_HOST_KERNEL = textwrap.dedent(
     """
     import os, signal, threading, time

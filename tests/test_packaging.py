@@ -156,6 +156,19 @@ def test_a_file_in_place_of_the_folder_is_a_clear_error(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == f"earlyexit-tutorial-notebooks: {target} is a file, not a folder: choose another name"
 
 
+def test_a_full_disk_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
+    import errno
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    assert command.main([str(tmp_path / "class")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("earlyexit-tutorial-notebooks: [Errno 28] No space left on device")
+    assert len(err.splitlines()) == 1
+
+
 def test_the_command_runs_as_a_module_and_is_a_console_script(tmp_path):
     assert PROJECT["scripts"]["earlyexit-tutorial-notebooks"] == "earlyexit_tutorial.notebooks:main"
     done = subprocess.run(
