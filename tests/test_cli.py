@@ -67,7 +67,7 @@ def test_own_module_wat_and_wasm(own_wat_file, own_wasm_file):
         (["--exit-code", "-1"], "error: bad input: exit code must be in 0..4294967295, got -1"),
         (["--exit-code", "4294967296"], "error: bad input: exit code must be in 0..4294967295, got 4294967296"),
         (["--module", "no/such/file.wat"], "error: module file not found: no/such/file.wat"),
-        (["--timeout", "soon"], "error: bad input: --timeout must be a number of seconds, got 'soon'"),
+        (["--timeout", "soon"], "error: bad input: --timeout must be a number of seconds (or none), got 'soon'"),
         (["--fuel", "-3"], "error: bad input: fuel must be an integer in 0..9223372036854775807, got -3"),
     ],
 )
