@@ -192,11 +192,11 @@ def _remove(path: Union[str, os.PathLike[str]]) -> None:
         pass  # gone already, or undoing after an error: the first error is the one worth reporting
 
 
-def cd_line(folder: str) -> str:
-    """The `cd` command that enters `folder`, quoted so that a shell takes it as one path."""
+def cd_line(folder: str, *, windows: bool = os.name == "nt") -> str:
+    """The `cd` command that enters `folder`, quoted so that the shell takes it as one path."""
     if folder.startswith("-"):
-        folder = os.path.join(".", folder)  # `cd -x` would read the name as an option
-    if os.name == "nt":
+        folder = ("." + ("\\" if windows else "/")) + folder  # `cd -x` would read the name as an option
+    if windows:
         return f'cd "{folder}"'  # cmd and PowerShell both take a double-quoted path; Windows names hold no `"`
     import shlex
 
