@@ -179,3 +179,28 @@ def test_the_command_runs_as_a_module_and_is_a_console_script(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "nb").iterdir()) == [p.name for p in NOTEBOOKS]
+
+
+# --- the version --------------------------------------------------------------------------
+
+
+def test_the_package_version_is_the_one_pyproject_declares():
+    import earlyexit_tutorial
+
+    assert earlyexit_tutorial.__version__ == PROJECT["version"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import earlyexit_tutorial",
+        "from earlyexit_tutorial._entry import tutorial\ntry:\n    tutorial(['--help'])\nexcept SystemExit:\n    pass",
+    ],
+    ids=["import", "help"],
+)
+def test_importing_the_package_and_asking_for_help_do_not_read_the_metadata(code):
+    # importlib.metadata costs milliseconds to import: the version is read when asked for, not before.
+    probe = f"import sys\n{code}\nprint('importlib.metadata' in sys.modules)\n"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False"
