@@ -200,7 +200,7 @@ def parse_seconds(text: str) -> "Optional[float]":
     try:
         return float(text)  # "1e400" is inf: no deadline, as the package's rule says
     except ValueError:
-        raise ValueError(f"--timeout must be a number of seconds (or none), got {printable(repr(text))}") from None
+        raise ValueError(f"--timeout must be a number of seconds, got {printable(repr(text))}") from None
 
 
 def _refused(args: argparse.Namespace, error: Exception) -> int:
