@@ -17,7 +17,7 @@ from .printable import printable
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs start-up time
 if TYPE_CHECKING:
-    from typing import IO, Any, Optional, Sequence
+    from typing import IO, Any, NoReturn, Optional, Sequence
 
     from .outcome import Outcome
 
@@ -41,7 +41,7 @@ EXIT_STATUSES = (
 class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line on stderr, and whose help fails loudly on a full disk."""
 
-    def error(self, message: str) -> "Any":
+    def error(self, message: str) -> "NoReturn":
         """Say what is wrong with the command line in one line, and exit with status 2."""
         say(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)")
         self.exit(BAD_INPUT)
