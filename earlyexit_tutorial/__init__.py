@@ -60,6 +60,10 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__
 
 def __getattr__(name: str) -> object:
     """Import a public name's module on first use."""
+    if name == "__version__":
+        value = _version()
+        globals()[name] = value
+        return value
     if name in _LAZY:
         from importlib import import_module
 
@@ -67,6 +71,17 @@ def __getattr__(name: str) -> object:
         globals()[name] = value  # later look-ups are plain attribute reads
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _version() -> str:
+    """The installed distribution's version: pyproject.toml's, as pip recorded it."""
+    # Read on first use only: importlib.metadata costs several milliseconds to import.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("earlyexit-tutorial")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
 
 
 def __dir__() -> list[str]:

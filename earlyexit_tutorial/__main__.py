@@ -2,11 +2,14 @@
 
 if __name__ == "__main__":
     try:
-        import sys
+        from ._entry import tutorial
+    except KeyboardInterrupt:  # in the instant before the entry point takes over Ctrl-C
+        import sys  # loaded with the interpreter: nothing to wait for
 
-        from .cli import run_program
-
-        status = run_program()
-    except KeyboardInterrupt:  # Ctrl-C before run_program took over its handling: no traceback
+        try:
+            if sys.stderr is not None:  # with stderr closed (2>&-), nothing is said
+                sys.stderr.write("Interrupted\n")
+        except (OSError, ValueError):
+            pass
         raise SystemExit(130) from None
-    sys.exit(status)
+    raise SystemExit(tutorial())

@@ -1,37 +1,115 @@
-"""The command line: run the guide's example headless and report the outcome."""
+"""The command line: run the guide's example headless and report the outcome.
 
-# Only `sys` (always loaded) is imported up here: until run_program() starts, a
-# Ctrl-C prints the interpreter's traceback, so loading this module must be instant.
+The command starts in `_entry.tutorial`, which takes over Ctrl-C before this module
+is imported. Values are parsed from text here and checked by the package's own
+functions (run_example), which say what is wrong in one line: this module prints
+that line and exits with status 2.
+
+Timeouts follow the package's rule: `--timeout inf` (or any number too large for
+a float, or `none`) means no deadline; 0, negatives, -inf and nan are refused.
+"""
+
+import argparse
 import sys
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would lengthen that window
+from ._entry import CLOSED_PIPE, CTRL_C, OUTPUT_FAILED, UNEXPECTED, say
+from .printable import printable
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs start-up time
 if TYPE_CHECKING:
-    import argparse
-    from typing import IO, Optional, Sequence
+    from typing import IO, Any, NoReturn, Optional, Sequence
 
-# Exit statuses: 0 the guest exited early as expected; 1 the expectation
-# failed (it returned, trapped, ran out of time or fuel); 2 bad usage or a
-# module that cannot be loaded; 74 the output could not be written (a full
-# disk: EX_IOERR of sysexits.h); 130 stopped with Ctrl-C and 141 the reader
-# of our output went away, as a shell reports a tool ended by SIGINT or SIGPIPE.
-EXPECTED, UNEXPECTED, BAD_INPUT, OUTPUT_FAILED, CTRL_C, CLOSED_PIPE = 0, 1, 2, 74, 130, 141
+    from .outcome import Outcome
+
+PROG = "earlyexit-tutorial"
+
+# Exit statuses: 0 the guest exited early as expected; 1 the expectation failed; 2 bad usage or a
+# module that cannot be loaded. 74, 130 and 141 (a failed write, Ctrl-C, a closed pipe) are shared
+# by every command of the package.
+EXPECTED, BAD_INPUT = 0, 2
+
+# What each status means, for --help, the README and the documentation alike (a test compares them).
+EXIT_STATUSES = (
+    (EXPECTED, "the guest exited early, as the guide expects"),
+    (UNEXPECTED, "it did not: the guest returned, trapped, or ran out of time or fuel"),
+    (BAD_INPUT, "bad input, or a module that cannot be loaded (or whose start function ran past --timeout or --fuel)"),
+    (OUTPUT_FAILED, "the output could not be written (a full disk)"),
+    (CTRL_C, "stopped with Ctrl-C"),
+    (CLOSED_PIPE, "the reader of the output went away (a closed pipe)"),
+)
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr, and whose help fails loudly on a full disk."""
+
+    def error(self, message: str) -> "NoReturn":
+        """Say what is wrong with the command line in one line, and exit with status 2."""
+        say(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)")
+        self.exit(BAD_INPUT)
+
+    def print_help(self, file: "Optional[IO[str]]" = None) -> None:
+        """Write the help to stdout; a failed write raises (argparse would ignore it)."""
+        write_stdout(self.format_help(), file)
+
+    def parse_known_args(self, args: "Optional[Sequence[str]]" = None, namespace: "Any" = None) -> "Any":
+        """Parse as argparse does, but take `--timeout -inf` as the value -inf rather than an unknown option."""
+        args = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(_attach_dash_values(args, self._value_options()), namespace)
+
+    def _value_options(self) -> "set[str]":
+        return {option for action in self._actions if action.nargs is None for option in action.option_strings}
 
 
-def build_parser() -> "argparse.ArgumentParser":
+def _attach_dash_values(args: "list[str]", value_options: "set[str]") -> "list[str]":
+    """`--opt -x` as `--opt=-x` when -x is no option: argparse takes only plain negative numbers as values."""
+    joined: "list[str]" = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return joined + args[i:]
+        following = args[i + 1] if i + 1 < len(args) else None
+        if arg in value_options and following and following.startswith("-") and not following.startswith("--") and following != "-h":
+            joined.append(f"{arg}={following}")
+            i += 2
+            continue
+        joined.append(arg)
+        i += 1
+    return joined
+
+
+class VersionAction(argparse.Action):
+    """`--version`: print the command's name and the package's version, then exit."""
+
+    def __init__(self, option_strings: "Sequence[str]", dest: str = argparse.SUPPRESS, help: "Optional[str]" = None) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: "Any", values: "Any", option_string: "Optional[str]" = None) -> None:
+        from . import __version__  # read from the installed metadata only when asked for
+
+        write_stdout(f"{parser.prog} {__version__}\n")
+        parser.exit()
+
+
+def write_stdout(text: str, file: "Optional[IO[str]]" = None) -> None:
+    """Write to `file` or stdout; nothing when started with stdout closed (`>&-`)."""
+    file = file or sys.stdout
+    if file is not None:
+        file.write(text)
+
+
+def _epilog() -> str:
+    lines = ["exit status:"] + [f"  {status:<4} {meaning}" for status, meaning in EXIT_STATUSES]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `earlyexit-tutorial`."""
-    import argparse
-
-    class Parser(argparse.ArgumentParser):
-        def print_help(self, file: "Optional[IO[str]]" = None) -> None:
-            # argparse ignores a failed write, so `--help > /dev/full` would succeed in silence.
-            file = file or sys.stdout
-            if file is not None:  # None when started with stdout closed (>&-)
-                file.write(self.format_help())
-
-    parser = Parser(
-        prog="earlyexit-tutorial",
-        description="Run the early-exit example: the guest calls the host's early_exit, "
+    parser = OneLineParser(
+        prog=PROG,
+        description="Run the early-exit example: the guest calls the host's early_exit,\n"
         "which stops it by raising ExitCode.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the status table's lines
     )
     parser.add_argument("x", nargs="?", default="1", help="first argument of run (i32, default 1)")
     parser.add_argument("y", nargs="?", default="7", help="second argument of run (i32, default 7)")
@@ -48,9 +126,14 @@ def build_parser() -> "argparse.ArgumentParser":
     parser.add_argument(
         "--module", metavar="PATH", help="a .wat or .wasm file importing env.early_exit and exporting run"
     )
-    parser.add_argument("--timeout", metavar="SECONDS", help="stop the guest after this many seconds (default 10)")
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        help="stop the guest after this many seconds (default 10); inf, or none, for no deadline",
+    )
     parser.add_argument("--fuel", metavar="N", help="stop the guest after this much fuel (default: unlimited)")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks and trap details")
+    parser.add_argument("--version", action=VersionAction, help="print the version and exit")
     return parser
 
 
@@ -60,173 +143,94 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
     try:
         return _run(args)
     except KeyboardInterrupt:
-        # Ctrl-C outside the guest (while compiling, say): no traceback.
-        print("Interrupted", file=sys.stderr)
+        # Ctrl-C outside the guest, when main() runs without the entry point's handler: no traceback.
+        say("Interrupted")
         return CTRL_C
     except OSError:
-        raise  # writing the output failed: run_program says so in one line
+        raise  # writing the output failed: the entry point says so in one line
     except Exception as error:
         # A fault of ours, not of the input: still one line, with the traceback on request.
-        if args.verbose:
-            import traceback
-
-            traceback.print_exc()
-        print(f"error: unexpected {type(error).__name__}: {error} (run with --verbose for details)", file=sys.stderr)
+        _traceback_if(args.verbose)
+        say(f"error: unexpected {type(error).__name__}: {printable(str(error))} (run with --verbose for details)")
         return UNEXPECTED
 
 
-def run_program(argv: "Optional[Sequence[str]]" = None) -> int:
-    """Run the command line as a whole program: Ctrl-C, a closed pipe or a full disk end it in one line at most."""
-    try:
-        try:
-            try:
-                _exit_on_ctrl_c()
-                status = main(argv)
-            except SystemExit as done:  # argparse's --help and usage errors
-                status = done.code if isinstance(done.code, int) else (0 if done.code is None else BAD_INPUT)
-            _flush_stdout()  # now rather than at exit, where a failed write would print a traceback
-        finally:
-            # What is left is the interpreter's shutdown, which would print a Ctrl-C as a traceback.
-            _ignore_ctrl_c()
-    except KeyboardInterrupt:
-        _ignore_ctrl_c()
-        _say("Interrupted")
-        return _status_after_flush(CTRL_C)
-    except OSError as error:
-        return _output_failed(error)
-    return status
-
-
-# Ctrl-C has three regimes in the program. Until the guest is about to be called, it ends
-# the program at once (_exit_at_once): a KeyboardInterrupt raised in the middle of an import
-# can be swallowed by the import machinery ("Exception ignored in ...") and the run goes on.
-# Around the guest's call, it raises KeyboardInterrupt, which the guarded call turns into an
-# outcome (_raise_on_ctrl_c, called by _run). After main() returns, it is ignored (_ignore_ctrl_c):
-# the interpreter's shutdown would print it as a traceback.
-
-
-def _exit_at_once(signum: int, frame: object) -> None:
-    """SIGINT handler while the program starts: say so and exit with 130, without unwinding."""
-    import os
+def _run(args: argparse.Namespace) -> int:
+    """Run the example as `args` ask and return the exit status."""
+    from .running import run_example  # here, so that --help and usage errors answer before wasmtime loads
 
     try:
-        sys.stdout.flush()  # keep the progress lines already printed
-    except Exception:  # reentrant if the signal came during a write, or a closed pipe: nothing to save
-        pass
-    try:
-        os.write(2, b"Interrupted\n")  # not print(): stderr may be in the middle of a write
-    except OSError:
-        pass
-    os._exit(CTRL_C)
+        # The package checks every value (x, y, the exit code, the limits) and says what is wrong.
+        outcome = run_example(**_example_arguments(args), progress=print)
+    except (ValueError, TypeError) as error:  # a ModuleError is a ValueError
+        return _refused(args, error)
+    print(outcome.message)
+    _trap_details(args, outcome)
+    return _status(outcome)
 
 
-def _exit_on_ctrl_c() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, _exit_at_once)
-
-
-def _raise_on_ctrl_c() -> None:
-    """From here on Ctrl-C raises KeyboardInterrupt, if run_program had made it exit at once."""
-    import signal
-
-    # Only undo our own handler: main() called from a notebook or a test keeps its caller's.
-    if signal.getsignal(signal.SIGINT) is _exit_at_once:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def _ignore_ctrl_c() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _say(line: str) -> None:
-    """Write one line to stderr, unless stderr itself is gone."""
-    if sys.stderr is None:  # started with stderr closed (2>&-)
-        return
-    try:
-        print(line, file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass
-
-
-def _flush_stdout() -> None:
-    if sys.stdout is not None:  # None when started with stdout closed (>&-): nothing to write to
-        sys.stdout.flush()
-
-
-def _status_after_flush(status: int) -> int:
-    try:
-        _flush_stdout()
-    except OSError as error:
-        return _output_failed(error)
-    return status
-
-
-def _output_failed(error: OSError) -> int:
-    """Report an OSError that escaped the command line, in one line, and choose the exit status."""
-    import errno
-    import os
-
-    # What is still buffered goes nowhere, so the interpreter's own flush at exit cannot fail again.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
-    if isinstance(error, BrokenPipeError):
-        return CLOSED_PIPE  # the reader has gone, as `| head` does: nothing to say, and nobody to say it to
-    if error.errno in (errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        _say(f"error: cannot write the output: {error.strerror}")
-        return OUTPUT_FAILED
-    _say(f"error: {error.strerror or error}")
-    return UNEXPECTED
-
-
-def _run(args: "argparse.Namespace") -> int:
-    # Imported here so that `--help` and usage errors answer fast.
+def _example_arguments(args: argparse.Namespace) -> "dict[str, Any]":
+    """The command line's text as run_example's arguments; text that is no value at all raises ValueError."""
     from pathlib import Path
 
     from .guest import ModuleError
-    from .interrupting import DEFAULT_TIMEOUT, Reason, check_limits
-    from .outcome import ExitedEarly, OtherError, Interrupted, trap_report
-    from .running import Example, StartStopped
-    from .validation import check_i32, parse_int
+    from .validation import parse_int
 
-    try:
-        x = check_i32("x", parse_int("x", args.x))
-        y = check_i32("y", parse_int("y", args.y))
-        code = parse_int("--exit-code", args.exit_code)
-        timeout = DEFAULT_TIMEOUT if args.timeout is None else _parse_seconds(args.timeout)
-        fuel = None if args.fuel is None else parse_int("--fuel", args.fuel)
-        check_limits(timeout, fuel)
+    if args.module == "":  # Path("") would be the current folder
+        raise ModuleError("the module source is empty: --module needs a file path")
+    arguments: "dict[str, Any]" = dict(
+        x=parse_int("x", args.x),
+        y=parse_int("y", args.y),
+        exit_code=parse_int("--exit-code", args.exit_code),
+        behaviour=args.host,
         # A Path, never the text itself: on the command line --module always names a file,
         # even one called "(copy) guest.wat".
-        if args.module == "":
-            raise ModuleError("the module source is empty: --module needs a file path")
-        module = None if args.module is None else Path(args.module)
-        # The start function, if any, gets the same deadline and fuel as `run`.
-        example = Example(module, behaviour=args.host, exit_code=code, timeout=timeout, fuel=fuel, progress=print)
-    except (ValueError, TypeError) as error:  # ModuleError is a ValueError
-        if args.verbose:
-            import traceback
+        module=None if args.module is None else Path(args.module),
+        fuel=None if args.fuel is None else parse_int("--fuel", args.fuel),
+    )
+    if args.timeout is not None:  # else run_example's default deadline
+        arguments["timeout"] = parse_seconds(args.timeout)
+    return arguments
 
-            traceback.print_exc()  # then the one-line message and status 2, as without --verbose
-        prefix = "" if isinstance(error, ModuleError) else "bad input: "
-        print(f"error: {prefix}{error}", file=sys.stderr)
-        # A start function stopped by Ctrl-C ends like any Ctrl-C.
-        return CTRL_C if isinstance(error, StartStopped) and error.reason is Reason.KERNEL else BAD_INPUT
-    _raise_on_ctrl_c()  # the guarded call below turns a Ctrl-C into an Interrupted outcome
-    print("Calling `run` function...")
-    outcome = example.run(x, y, timeout=timeout, fuel=fuel)
-    print(outcome.message)
+
+def parse_seconds(text: str) -> "Optional[float]":
+    """`--timeout`'s text as seconds: a number (inf, or one too large for a float, is no deadline), or None for `none`."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)  # "1e400" is inf: no deadline, as the package's rule says
+    except ValueError:
+        raise ValueError(f"--timeout must be a number of seconds, got {printable(repr(text))}") from None
+
+
+def _refused(args: argparse.Namespace, error: Exception) -> int:
+    """Report a value or module the package refused, in one line, and choose the exit status."""
+    from .guest import ModuleError
+    from .interrupting import Reason
+    from .running import StartStopped
+
+    _traceback_if(args.verbose)  # then the one-line message and status 2, as without --verbose
+    prefix = "" if isinstance(error, ModuleError) else "bad input: "
+    say(f"error: {prefix}{printable(str(error))}")
+    # A start function stopped by Ctrl-C ends like any Ctrl-C.
+    return CTRL_C if isinstance(error, StartStopped) and error.reason is Reason.KERNEL else BAD_INPUT
+
+
+def _trap_details(args: argparse.Namespace, outcome: "Outcome") -> None:
+    """With --verbose, the trap's code and wasm backtrace on stderr."""
+    from .outcome import Interrupted, OtherError, trap_report
+
     if args.verbose and isinstance(outcome, (OtherError, Interrupted)):
         import wasmtime
 
         if isinstance(outcome.error, wasmtime.Trap):
-            print(trap_report(outcome.error), file=sys.stderr)
+            say(trap_report(outcome.error))
+
+
+def _status(outcome: "Outcome") -> int:
+    from .interrupting import Reason
+    from .outcome import ExitedEarly, Interrupted
+
     if isinstance(outcome, ExitedEarly):
         return EXPECTED
     if isinstance(outcome, Interrupted) and outcome.reason is Reason.KERNEL:
@@ -234,8 +238,9 @@ def _run(args: "argparse.Namespace") -> int:
     return UNEXPECTED
 
 
-def _parse_seconds(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"--timeout must be a number of seconds, got {text!r}") from None
+def _traceback_if(verbose: bool) -> None:
+    """The traceback of the error being handled, on stderr if asked for and if stderr is open."""
+    if verbose and sys.stderr is not None:  # print_exc(file=None) would fall back to stdout
+        import traceback
+
+        traceback.print_exc(file=sys.stderr)

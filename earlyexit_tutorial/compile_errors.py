@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator, Optional
+from typing import Optional
 
 import wasmtime
 
@@ -38,45 +38,56 @@ def function_line(wat: str, index: int) -> Optional[int]:
     """The line where function `index` begins in WAT text, or None if it cannot be told."""
     # A function is a "(func" directly in the module (a definition) or in an import; other
     # "(func"s (in a type, an export) define none. WAT puts imports first, as the index space does.
-    starts = [
-        start for start, keyword, parent in _parens(wat) if keyword == "func" and parent in (None, "module", "import")
-    ]
-    if index >= len(starts):
-        return None
-    return wat.count("\n", 0, starts[index]) + 1
+    # The work is a few passes of the regex engine and str.count over the text, never a Python step
+    # per token: a module of 50 MiB is named in about the time wasmtime takes to refuse it.
+    text = _blank_strings_and_comments(wat)
+    field_depth = 1 if _MODULE.match(text) else 0  # a bare list of fields is a module too
+    depth = counted = seen = 0
+    for match in _FIELD.finditer(text):
+        start = match.start()
+        depth += text.count("(", counted, start) - text.count(")", counted, start)
+        counted = start
+        if depth != field_depth:
+            continue
+        if match.group(1) == "import":
+            imported = _IMPORTED_FUNC.match(text, match.end())
+            if imported is None:
+                continue  # a memory, table or global
+            start = imported.start(1)
+        if seen == index:
+            return wat.count("\n", 0, start) + 1
+        seen += 1
+    return None
 
 
-_TOKEN = re.compile(
-    r'(?P<space>\s+)|(?P<line_comment>;;[^\n]*)|(?P<string>"(?:[^"\\]|\\.)*"?)'
-    r"|(?P<open>\()|(?P<close>\))|(?P<atom>[^\s()\";]+)|(?P<other>.)",
-    re.S,
-)
-_BLOCK_COMMENT_MARK = re.compile(r"\(;|;\)")
+_MODULE = re.compile(r"\s*\(\s*module(?![^\s()])")
+_FIELD = re.compile(r"\(\s*(func|import)(?![^\s()])")
+_IMPORTED_FUNC = re.compile(r"\s*(\()\s*func(?![^\s()])")  # after the import's names, blanked
+_HIDDEN = re.compile(r'"|;;|\(;')  # where a string, a line comment or a block comment begins
+_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"?', re.S)
 
 
-def _parens(wat: str) -> Iterator[tuple[int, Optional[str], Optional[str]]]:
-    """Each "(" of WAT text outside strings and comments: its position, its keyword and its parent's keyword."""
-    stack: list[Optional[str]] = []  # the keyword of each "(" still open
-    opened: Optional[int] = None  # a "(" whose keyword is the next token
+def _blank_strings_and_comments(wat: str) -> str:
+    """`wat` with each string and comment replaced by as many spaces, so that their parentheses do not count."""
+    pieces = []
     pos = 0
-    while pos < len(wat):
-        if wat.startswith("(;", pos):
-            pos = _block_comment_end(wat, pos)
-            continue
-        match = _TOKEN.match(wat, pos)
-        assert match is not None  # the last alternative matches any character
-        pos, kind = match.end(), match.lastgroup
-        if kind in ("space", "line_comment"):
-            continue
-        if opened is not None:
-            keyword = match.group() if kind == "atom" else None
-            yield opened, keyword, stack[-1] if stack else None
-            stack.append(keyword)
-            opened = None
-        if kind == "open":
-            opened = match.start()
-        elif kind == "close" and stack:
-            stack.pop()
+    while (found := _HIDDEN.search(wat, pos)) is not None:
+        start = found.start()
+        mark = found.group()
+        if mark == '"':
+            end = _STRING_REST.match(wat, found.end()).end()  # type: ignore[union-attr] - matches anywhere
+        elif mark == ";;":
+            end = wat.find("\n", start)
+            end = len(wat) if end < 0 else end
+        else:
+            end = _block_comment_end(wat, start)
+        pieces += (wat[pos:start], " " * (end - start))
+        pos = end
+    pieces.append(wat[pos:])
+    return "".join(pieces)
+
+
+_BLOCK_COMMENT_MARK = re.compile(r"\(;|;\)")
 
 
 def _block_comment_end(wat: str, pos: int) -> int:

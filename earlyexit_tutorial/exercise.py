@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Callable, Optional
 
 from .guest import ModuleError, ModuleSource
@@ -40,6 +41,10 @@ CASES: tuple[tuple[int, int], ...] = (
 
 # A learner's guest may loop forever: each call gets this many seconds.
 CALL_TIMEOUT = 1.0
+
+# The exercise needs a dozen lines of WAT. A source far larger is not an attempt at it, and
+# compiling one could keep the learner waiting (10 MiB of WAT take wasmtime tens of seconds).
+MAX_SOURCE_BYTES = 256 * 2**10
 
 
 def wrap_i32(value: int) -> int:
@@ -121,10 +126,30 @@ def _mistake_hint(results: list[tuple[tuple[int, int], Outcome]]) -> Optional[st
     return None
 
 
+def _source_size(source: ModuleSource) -> Optional[int]:
+    """The size of a guest in bytes (characters for WAT text), before anything compiles it; None if unknown."""
+    if isinstance(source, (bytes, bytearray)):
+        return len(source)
+    if isinstance(source, memoryview):
+        return source.nbytes
+    if isinstance(source, (str, os.PathLike)) and os.path.isfile(source):  # a file, as the loader reads it
+        try:
+            return os.stat(source).st_size
+        except OSError:
+            return None  # the loader says what is wrong with it
+    return len(source) if isinstance(source, str) else None
+
+
 def check_exercise(source: ModuleSource) -> str:
     """Run a learner's guest on every case and say, in one line, whether it does what the exercise asks."""
     if source is None:  # Example(None) would load the tutorial's own guest and grade that
         raise TypeError("give your guest as WAT text, wasm bytes or a file path, not None")
+    size = _source_size(source)
+    if size is not None and size > MAX_SOURCE_BYTES:
+        return (
+            f"your guest is {size / 2**10:,.0f} KiB, more than the {MAX_SOURCE_BYTES // 2**10} KiB the checker takes: "
+            "the exercise needs a dozen lines of WAT"
+        )
     try:
         example = Example(source)
     except ModuleError as error:  # the loader's own message: parse errors, missing or mistyped `run`

@@ -190,7 +190,7 @@ def _caught_entering(stderr: str) -> bool:
 
     There the interpreter checks for a pending signal on entering the function,
     before its first statement (and so before any handler of ours) can run: the
-    console script's own call of run_program is such a moment."""
+    console script's own call of its entry function is such a moment."""
     lines = [line.strip() for line in stderr.splitlines()]
     entries = [i for i, line in enumerate(lines) if line.startswith("File ")]
     return bool(entries) and lines[entries[-1] + 1].startswith("def ")
@@ -222,13 +222,19 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line_or_nothing(how):
         # From our first statement on, no traceback.
         assert not package_frames or _caught_entering(stderr), where
         if stderr in ("", "Interrupted\n"):
-            assert proc.returncode in (0, 130, -signal.SIGINT), where
+            # Status 130 always comes with its line; no line means the run was over (0) or the
+            # interpreter had not started Python code yet (killed by the signal).
+            expected = (130,) if stderr else (0, -signal.SIGINT)
+            assert proc.returncode in expected, where
             ours += proc.returncode == 130
         else:
             # Before our first line runs, the interpreter is starting (site, runpy): it reports the
             # Ctrl-C its own way, a "Fatal Python error" or a traceback of its own frames.
-            interpreters_own = "Fatal Python error" in stderr or stderr.rstrip().endswith(
-                ("KeyboardInterrupt", "KeyboardInterrupt:")
+            interpreters_own = (
+                "Fatal Python error" in stderr
+                or stderr.rstrip().endswith(("KeyboardInterrupt", "KeyboardInterrupt:"))
+                # site, reading a .pth file (an editable install's), reports the Ctrl-C and goes on
+                or (stderr.startswith("Error processing line") and "Remainder of file ignored" in stderr)
             )
             assert interpreters_own, where
     # Enough Ctrl-Cs landed inside our code for the test to mean something.
@@ -263,3 +269,99 @@ def test_a_closed_stdout_is_no_traceback(args):
     )
     assert result.stderr == ""
     assert result.returncode == 0
+
+
+# --- errors, usage, statuses and the version -----------------------------------------------
+
+
+@posix_only
+@pytest.mark.parametrize("args", [["1", "seven"], ["--bogus"], ["--module", "no/such/file.wat"]], ids=["value", "usage", "module"])
+def test_with_stderr_closed_an_error_is_dropped_not_printed_on_stdout(args):
+    # `earlyexit-tutorial 2>&-`: Python starts with sys.stderr None, and print(file=None) writes to stdout.
+    result = subprocess.run(
+        [sys.executable, "-m", "earlyexit_tutorial", *args],
+        stdout=subprocess.PIPE, text=True, timeout=60, preexec_fn=lambda: os.close(2),
+    )
+    assert result.returncode == 2
+    assert "error" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, where",
+    [
+        (["--host", "sideways"], "invalid choice: 'sideways'"),
+        (["--timeout"], "argument --timeout: expected one argument"),
+        (["1", "2", "3"], "unrecognized arguments: 3"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_a_usage_error_is_one_line_not_the_whole_usage(args, where):
+    result = cli(*args)
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("earlyexit-tutorial: error: ") and where in line, line
+    assert result.stdout == ""
+
+
+def _status_table(markdown: str) -> list[tuple[int, str]]:
+    """The rows of the first `| Status | Meaning |` table in a Markdown text."""
+    table = markdown.split("| Status | Meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = [line.strip().strip("|").split("|", 1) for line in table.strip().splitlines()[1:]]
+    return [(int(status), meaning.strip().replace("`", "")) for status, meaning in rows]
+
+
+def test_help_readme_and_docs_list_the_same_exit_statuses_as_the_code():
+    from pathlib import Path
+
+    from earlyexit_tutorial import cli as command
+
+    root = Path(__file__).resolve().parents[1]
+    constants = sorted(
+        {command.EXPECTED, command.UNEXPECTED, command.BAD_INPUT, command.OUTPUT_FAILED, command.CTRL_C, command.CLOSED_PIPE}
+    )
+    assert constants == [0, 1, 2, 74, 130, 141]
+    assert [status for status, _ in command.EXIT_STATUSES] == constants
+    help_text = cli("--help").stdout
+    epilog = help_text.split("exit status:\n", 1)[1].splitlines()
+    assert [tuple(line.split(None, 1)) for line in epilog] == [(str(s), m) for s, m in command.EXIT_STATUSES]
+    readme = (root / "README.md").read_text(encoding="utf-8").split("## The command line", 1)[1]
+    assert _status_table(readme) == list(command.EXIT_STATUSES)
+    docs = (root / "docs" / "command-line.md").read_text(encoding="utf-8")
+    assert _status_table(docs) == list(command.EXIT_STATUSES)
+
+
+@pytest.mark.parametrize("script", ["earlyexit-tutorial", "earlyexit-tutorial-notebooks"])
+def test_both_commands_print_the_installed_version(script):
+    from importlib.metadata import version
+
+    path = os.path.join(os.path.dirname(sys.executable), script)
+    result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{script} {version('earlyexit-tutorial')}\n"
+
+
+def _complexity(function) -> int:
+    """McCabe's number of a function: 1 + its decision points (branches, loops, handlers, and/or)."""
+    import ast
+
+    decisions = 0
+    for node in ast.walk(function):
+        if isinstance(node, (ast.If, ast.IfExp, ast.For, ast.While, ast.ExceptHandler, ast.comprehension)):
+            decisions += 1 + (len(node.ifs) if isinstance(node, ast.comprehension) else 0)
+        elif isinstance(node, ast.BoolOp):
+            decisions += len(node.values) - 1
+    return 1 + decisions
+
+
+def test_no_function_of_the_command_line_is_too_branchy_or_long():
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "earlyexit_tutorial"
+    for name in ("cli.py", "_entry.py", "copy_notebooks.py"):
+        tree = ast.parse((package / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                where = f"{name}:{node.lineno} {node.name}"
+                assert _complexity(node) <= 10, f"{where} has complexity {_complexity(node)}"
+                assert node.end_lineno - node.lineno + 1 <= 60, f"{where} is {node.end_lineno - node.lineno + 1} lines"

@@ -173,3 +173,22 @@ def test_the_expected_product_is_what_i32_mul_computes():
 def test_no_guest_is_refused_rather_than_grading_the_tutorials_own():
     with pytest.raises(TypeError, match="not None"):
         check_exercise(None)
+
+
+@pytest.mark.parametrize("given_as", ["text", "bytes", "path"])
+def test_a_guest_far_larger_than_the_exercise_is_refused_in_one_line_before_compiling(tmp_path, given_as):
+    from earlyexit_tutorial.exercise import MAX_SOURCE_BYTES
+
+    # A right guest padded with comments past the limit: the checker must not compile it.
+    padding = ";; a long comment line, as a generated file might have\n" * (MAX_SOURCE_BYTES // 50)
+    big = FLAT.replace("(module\n", "(module\n" + padding, 1)
+    assert len(big) > MAX_SOURCE_BYTES
+    source = {"text": big, "bytes": big.encode(), "path": tmp_path / "big.wat"}[given_as]
+    if given_as == "path":
+        source.write_text(big)
+    answer = check_exercise(source)
+    assert answer == (
+        f"your guest is {len(big) / 2**10:,.0f} KiB, more than the {MAX_SOURCE_BYTES // 2**10} KiB the checker takes: "
+        "the exercise needs a dozen lines of WAT"
+    )
+    assert check_exercise(FLAT) == ALL_PASS  # a guest of a sensible size is still checked

@@ -16,7 +16,7 @@ except ModuleNotFoundError:  # Python 3.10
 import pytest
 import yaml
 
-from earlyexit_tutorial import notebooks as command
+from earlyexit_tutorial import copy_notebooks as command
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -159,10 +159,10 @@ def test_a_file_in_place_of_the_folder_is_a_clear_error(tmp_path, capsys):
 def test_a_full_disk_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
     import errno
 
-    def full(self, data):
-        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+    def full(target, name, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(target / name))
 
-    monkeypatch.setattr(Path, "write_bytes", full)
+    monkeypatch.setattr(command, "_write_temporary", full)
     assert command.main([str(tmp_path / "class")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("earlyexit-tutorial-notebooks: [Errno 28] No space left on device")
@@ -170,12 +170,37 @@ def test_a_full_disk_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
 
 
 def test_the_command_runs_as_a_module_and_is_a_console_script(tmp_path):
-    assert PROJECT["scripts"]["earlyexit-tutorial-notebooks"] == "earlyexit_tutorial.notebooks:main"
+    assert PROJECT["scripts"]["earlyexit-tutorial-notebooks"] == "earlyexit_tutorial._entry:notebooks"
     done = subprocess.run(
-        [sys.executable, "-m", "earlyexit_tutorial.notebooks", str(tmp_path / "nb")],
+        [sys.executable, "-m", "earlyexit_tutorial.copy_notebooks", str(tmp_path / "nb")],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "nb").iterdir()) == [p.name for p in NOTEBOOKS]
+
+
+# --- the version --------------------------------------------------------------------------
+
+
+def test_the_package_version_is_the_one_pyproject_declares():
+    import earlyexit_tutorial
+
+    assert earlyexit_tutorial.__version__ == PROJECT["version"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import earlyexit_tutorial",
+        "from earlyexit_tutorial._entry import tutorial\ntry:\n    tutorial(['--help'])\nexcept SystemExit:\n    pass",
+    ],
+    ids=["import", "help"],
+)
+def test_importing_the_package_and_asking_for_help_do_not_read_the_metadata(code):
+    # importlib.metadata costs milliseconds to import: the version is read when asked for, not before.
+    probe = f"import sys\n{code}\nprint('importlib.metadata' in sys.modules)\n"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False"

@@ -11,7 +11,7 @@ import pytest
 
 import earlyexit_tutorial
 from earlyexit_tutorial import cli
-from earlyexit_tutorial import notebooks as notebooks_command
+from earlyexit_tutorial import copy_notebooks as notebooks_command
 
 from . import _site
 

@@ -58,7 +58,7 @@ def test_the_wheel_holds_the_notebooks_and_the_licence(wheel):
         for notebook in NOTEBOOKS:
             assert archive.read(f"earlyexit_tutorial/tutorial_notebooks/{notebook.name}") == notebook.read_bytes()
         assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
-        assert "earlyexit-tutorial-notebooks = earlyexit_tutorial.notebooks:main" in archive.read(
+        assert "earlyexit-tutorial-notebooks = earlyexit_tutorial._entry:notebooks" in archive.read(
             next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         ).decode()
 
@@ -73,7 +73,7 @@ def test_copied_notebooks_pass_strict_nbval_in_the_fresh_environment(venv, tmp_p
     folder = tmp_path / "class"
     assert sorted(p.name for p in folder.iterdir()) == [p.name for p in NOTEBOOKS]
 
-    again = _run([venv / "bin" / "python", "-m", "earlyexit_tutorial.notebooks", "class"], cwd=tmp_path)
+    again = _run([venv / "bin" / "python", "-m", "earlyexit_tutorial.copy_notebooks", "class"], cwd=tmp_path)
     assert again.returncode == 2 and "nothing copied" in again.stderr
 
     checked = _run(
