@@ -41,7 +41,6 @@ nb_render_markdown_format = "gfm"
 myst_heading_anchors = 3
 myst_heading_slug_func = "notebook_pages.jupyterlab_heading_id"
 
-
 tutorial_repository = _project["urls"]["Source"]
 
 # Option names must stay as typed: no "--" turned into a dash, no curly quotes in code-like text.
