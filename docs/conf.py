@@ -22,6 +22,7 @@ release = version = _project["version"]
 
 extensions = [
     "myst_nb",
+    "sphinx_copybutton",
     "sphinx.ext.autodoc",
     "sphinxarg.ext",
     "notebook_pages",
@@ -31,6 +32,14 @@ extensions = [
 
 # The pages show the outputs the notebooks were committed with (the ones nbval checks).
 nb_execution_mode = "off"
+# Markdown outputs (notebook 01's cost table) are GitHub-flavoured, as JupyterLab renders them:
+# CommonMark alone would show a table as lines of pipes.
+nb_render_markdown_format = "gfm"
+
+# Links such as [Words used here](#Words-used-here) work in JupyterLab, which gives a heading
+# the id of its text with spaces turned into "-"; the site gives its headings the same ids.
+myst_heading_anchors = 3
+myst_heading_slug_func = "notebook_pages.jupyterlab_heading_id"
 
 tutorial_repository = _project["urls"]["Source"]
 

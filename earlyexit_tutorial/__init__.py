@@ -13,6 +13,15 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs the co
 # start-up) before wasmtime is loaded. The notebooks see no difference.
 _LAZY = {
     "call_diagram": "diagram",
+    "early_exit_costs": "cost",
+    "LOOPING_WAT": "endless",
+    "check_exercise": "exercise",
+    "check_answers": "selfcheck",
+    "show_source": "source",
+    "show_wat": "source",
+    "wasi_exit": "wasi_exit",
+    "run_panel": "widgets",
+    "stop_panel": "widgets",
     "GuardedCall": "interrupting",
     "NotInterruptible": "interrupting",
     "Reason": "interrupting",
@@ -37,6 +46,7 @@ _LAZY = {
     "ExampleBusy": "running",
     "StartStopped": "running",
     "run_example": "running",
+    "run_guarded": "running",
     "SignatureError": "typed",
     "TypedRun": "typed",
     "typed_export": "typed",
@@ -47,15 +57,22 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__ imports these
+    from .cost import early_exit_costs
     from .diagram import call_diagram
+    from .endless import LOOPING_WAT
+    from .exercise import check_exercise
     from .exit_code import ExitCode
     from .guest import GUEST_WAT, ModuleError, compile_guest, load_module
     from .host import HostFailure, define_env, early_exit
     from .interrupting import GuardedCall, NotInterruptible, Reason, Stopper, interruptible_config
     from .outcome import ExitedEarly, Interrupted, OtherError, Returned, call_run, trap_report
-    from .running import Example, ExampleBusy, StartStopped, call_interruptibly, run_example
+    from .running import Example, ExampleBusy, StartStopped, call_interruptibly, run_example, run_guarded
+    from .selfcheck import check_answers
+    from .source import show_source, show_wat
     from .typed import SignatureError, TypedRun, typed_export, typed_run
     from .validation import I32_MAX, I32_MIN, check_i32
+    from .wasi_exit import wasi_exit
+    from .widgets import run_panel, stop_panel
 
 
 def __getattr__(name: str) -> object:

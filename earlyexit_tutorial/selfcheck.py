@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
+
+# What a blank looks like in the notebook: the learner replaces each `...`.
+BLANK = ...
 
 
 def _cli_status(*argv: str) -> int:
@@ -49,8 +52,35 @@ def check_answer(number: int, answer: Any) -> str:
     answers = _answers()
     if number not in answers:
         return f"There is no question {number}; the questions are {sorted(answers)}."
+    if answer is BLANK:
+        return f"Question {number}: not answered yet: replace the ... with your answer and run the cell again."
     text, compute = answers[number]
     truth = compute()
-    if answer == truth:
+    if answer == truth and not isinstance(answer, bool):  # True == 1, but True is no exit status
         return f"Question {number}: correct ({answer!r})."
-    return f"Question {number}: not quite: you said {answer!r}. Run the guest and look again."
+    hint = ""
+    if isinstance(truth, str) and not isinstance(answer, str):
+        hint = " The answer is the class's name, as a string, such as 'Returned'."
+    elif isinstance(truth, int) and isinstance(answer, str):
+        hint = " The answer is a number, written without quotes."
+    return f"Question {number}: not quite: you said {answer!r}. Run the guest and look again.{hint}"
+
+
+def check_answers(answers: Mapping[int, Any]) -> str:
+    """Every self-check question with the verdict on its answer; a missing answer is said to be missing."""
+    if not isinstance(answers, Mapping):
+        raise TypeError(f"answers must be a dict of question number to answer, got {type(answers).__name__}")
+    numbers = sorted(_answers())
+    verdicts = {number: check_answer(number, answers.get(number, BLANK)) for number in numbers}
+    lines = []
+    for number in numbers:
+        lines += [question(number), "   " + verdicts[number]]
+    unknown = [number for number in answers if number not in verdicts]
+    if unknown:
+        lines.append(f"There is no question {', '.join(map(repr, unknown))}; the questions are {numbers}.")
+    right = sum(verdicts[number].startswith(f"Question {number}: correct") for number in numbers)
+    blank = sum(answers.get(number, BLANK) is BLANK for number in numbers)
+    summary = f"{right} of {len(numbers)} right"
+    if blank:
+        summary += f"; {blank} still to answer: replace each ... with your answer"
+    return "\n".join(lines + [summary + "."])

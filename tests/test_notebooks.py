@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 SECTIONS = ["## Overview", "## Prerequisites", "## Imports", "## Summary", "### What's next", "## Resources and references"]
 
 
@@ -90,3 +93,84 @@ def test_the_kernel_stop_cell_run_out_of_order_leaves_no_interrupt_behind(before
     ]
     assert [o.output_type for o in after.outputs] == ["stream"], after.outputs
     assert after.outputs[0].text == "no interrupt\n"
+
+
+# --- folded answers, links and words ------------------------------------------------
+
+NB01 = Path(__file__).resolve().parents[1] / "notebooks" / "01-early-exit.ipynb"
+ANSWER_MARKERS = ("# WORKED SOLUTION", "# THE ANSWERS")
+LINK = re.compile(r"\]\(([^)\s]*)\)")
+
+
+def markdown(path: Path) -> list[str]:
+    return ["".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "markdown"]
+
+
+def heading_ids(path: Path) -> set[str]:
+    """The ids JupyterLab gives a notebook's headings: the heading's text, spaces turned into '-'."""
+    ids = set()
+    for text in markdown(path):
+        for line in text.splitlines():
+            match = re.match(r"#{1,6} (.+)", line)
+            if match:
+                shown = re.sub(r"`([^`]*)`", r"\1", match.group(1)).replace("*", "").strip()
+                ids.add(shown.replace(" ", "-"))
+    return ids
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_answer_cells_are_folded_in_jupyterlab_and_on_the_site(path):
+    cells = [c for c in load(path)["cells"] if c["cell_type"] == "code"]
+    answers = [c for c in cells if "".join(c["source"]).startswith(ANSWER_MARKERS)]
+    folded = [c for c in cells if "hide-input" in c.get("metadata", {}).get("tags", [])]
+    assert answers == folded
+    for cell in folded:
+        assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, "".join(cell["source"])[:80]
+
+
+def test_notebook_01_folds_its_worked_solution_and_its_self_check_answers():
+    sources = ["".join(c["source"]) for c in load(NB01)["cells"] if c["cell_type"] == "code"]
+    for marker in ANSWER_MARKERS:
+        assert sum(s.startswith(marker) for s in sources) == 1, marker
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_link_to_a_heading_leads_to_one(path):
+    for text in markdown(path):
+        for target in LINK.findall(text):
+            if urlparse(target).scheme:
+                continue
+            page, _, anchor = target.partition("#")
+            linked = path.parent / page if page else path
+            assert linked.is_file(), f"{target}: no such notebook"
+            if anchor:
+                assert anchor in heading_ids(linked), f"{target}: no heading with id {anchor!r}"
+
+
+GLOSSARY_TERMS = [
+    "trap", "trap code", "epoch", "epoch deadline", "fuel", "guard", "watcher", "trampoline", "WASI", "typed run",
+]
+
+
+def test_notebook_01_explains_each_word_near_the_top_and_links_to_it():
+    texts = markdown(NB01)
+    glossary = [t for t in texts if t.startswith("### Words used here")]
+    assert len(glossary) == 1
+    position = texts.index(glossary[0])
+    assert position < next(i for i, t in enumerate(texts) if t.startswith("## Imports"))
+    for term in GLOSSARY_TERMS:
+        assert f"**{term}**" in glossary[0], term
+    assert sum("(#Words-used-here)" in t for t in texts) >= 3
+
+
+def test_the_notebooks_agree_on_what_an_outcome_leaves_behind():
+    nb02 = NOTEBOOKS_DIR / "02-interrupting-from-outside.ipynb"
+    assert "What-each-outcome-leaves-behind" in heading_ids(nb02)
+    table = next(t for t in markdown(nb02) if "### What each outcome leaves behind" in t)
+    for remedy in ("store.set_epoch_deadline(n)", "store.set_fuel(n)", "memory as the guest left it"):
+        assert remedy in table, remedy
+    assert any("02-interrupting-from-outside.ipynb#What-each-outcome-leaves-behind" in t for t in markdown(NB01))
+    # Claims the table contradicts: a store needs nothing after *every* outcome.
+    for path in NOTEBOOKS:
+        for text in markdown(path):
+            assert "as often as you like" not in text and "usable after every outcome" not in text, text[:120]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -10,7 +13,7 @@ from urllib.parse import urljoin, urlparse
 import pytest
 
 import earlyexit_tutorial
-from earlyexit_tutorial import cli
+from earlyexit_tutorial import cli, running
 from earlyexit_tutorial import copy_notebooks as notebooks_command
 
 from . import _site
@@ -20,6 +23,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 WITH_WIDGETS = [
     nb for nb in NOTEBOOKS if "application/vnd.jupyter.widget-view+json" in nb.read_text(encoding="utf-8")
 ]
+WASMER_GUIDE = "https://docs.wasmer.io/integrations/examples/exit-early"
 LOADED_LINKS = {"stylesheet", "icon", "preload", "modulepreload", "manifest", "prefetch"}
 
 
@@ -152,3 +156,69 @@ def test_api_page_documents_every_public_name(site):
     page = read_page(site / "api.html")
     missing = [name for name in earlyexit_tutorial.__all__ if f"earlyexit_tutorial.{name}" not in page.ids]
     assert missing == []
+
+
+def _html(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def test_the_cost_table_renders_as_an_html_table(site):
+    html = _html(site / "notebooks" / "01-early-exit.html")
+    tables = re.findall(r"<table.*?</table>", html, flags=re.DOTALL)
+    cost = [t for t in tables if "what was timed" in t and "µs per call" in t]
+    assert len(cost) == 1, "the cost table is not an HTML table (markdown outputs need the gfm format)"
+    assert "Func.__call__" in cost[0] and cost[0].count("<tr") >= 9
+
+
+def test_the_worked_solution_and_the_self_check_answers_are_folded(site):
+    html = _html(site / "notebooks" / "01-early-exit.html")
+    folded = re.findall(r"<details[^>]*\bhide\b[^>]*>.*?</details>", html, flags=re.DOTALL)
+    for marker in ("WORKED SOLUTION", "THE ANSWERS"):
+        assert sum(marker in block for block in folded) == 1, f"{marker} is not inside a folded block"
+    # The outputs stay visible: only the code is folded.
+    assert "all 19 cases pass" in html.split("WORKED SOLUTION", 1)[1].split("</details>", 1)[1]
+
+
+def test_every_notebook_is_a_page_listed_on_the_landing_page(site):
+    links = read_page(site / "index.html").links
+    for notebook in NOTEBOOKS:
+        assert f"notebooks/{notebook.stem}.html" in links, f"{notebook.name} is not listed on the landing page"
+
+
+def test_the_landing_page_and_notebook_01_link_to_wasmers_guide(site):
+    for page in ("index.html", "notebooks/01-early-exit.html"):
+        assert WASMER_GUIDE in read_page(site / page).links, page
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_cells_have_a_copy_button_served_from_the_site(site, notebook):
+    path = site / "notebooks" / f"{notebook.stem}.html"
+    loads = [urlparse(url).path for url in read_page(path).loads]
+    for script in ("copybutton.js", "clipboard.min.js"):
+        local = [url for url in loads if url.endswith("/" + script)]
+        assert len(local) == 1, f"{script} is not loaded from the site"
+        assert (path.parent / local[0]).resolve().is_file()
+
+
+def test_links_to_headings_land_on_a_heading_of_the_linked_page(site):
+    for path in (site / "notebooks").glob("*.html"):
+        page = read_page(path)
+        for url in page.links:
+            parsed = urlparse(url)
+            if parsed.scheme or not parsed.fragment:
+                continue
+            target = path if not parsed.path else (path.parent / parsed.path).resolve()
+            assert parsed.fragment in read_page(target).ids, f"{path.name}: {url} leads nowhere"
+
+
+def test_the_limits_example_of_the_api_page_prints_what_it_says(tmp_path):
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    section = text.split("## Capping a guest's resources", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    for key in running.DEFAULT_LIMITS:
+        assert f"| `{key}` |" in section, key
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(example, "api.md", "exec"), {})
+    said = [line.split("# found: ")[1].split()[0] for line in example.splitlines() if "# found: " in line]
+    assert out.getvalue().splitlines() == [f"Expected early termination with `ExitCode`, found: {v}" for v in said]

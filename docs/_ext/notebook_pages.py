@@ -20,6 +20,11 @@ PAGES_DIR = "notebooks"  # the pages' folder, in the Sphinx source tree and on t
 BINDER = "https://mybinder.org/v2/gh"
 
 
+def jupyterlab_heading_id(title: str) -> str:
+    """The id JupyterLab gives a heading: its text, each space turned into "-"."""
+    return title.replace(" ", "-")
+
+
 def binder_url(repository: str, notebook: str, ref: str = "HEAD") -> str:
     """A Binder link that opens `notebook` (a path in the repository) in JupyterLab."""
     owner_and_name = repository.removeprefix("https://github.com/").strip("/")

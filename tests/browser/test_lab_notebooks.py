@@ -138,6 +138,23 @@ def test_notebook_01_run_all_then_the_run_panel(page, lab_server, sync_api):
     open_notebook(page, lab_server, NB01)
     all_cells = run_all(page)
 
+    # The worked solution and the self-check's answers are folded: their code hidden, their output shown.
+    for marker in ("# WORKED SOLUTION", "# THE ANSWERS"):
+        folded = cell_at(page, index_of(all_cells, lambda source, marker=marker: source.startswith(marker)))
+        expect(folded.locator(".jp-InputPlaceholder")).to_be_visible()
+        expect(folded.locator(".jp-InputArea-editor")).to_be_hidden()
+        expect(folded.locator(".jp-OutputArea-output").first).to_be_visible()
+
+    # A link to the glossary leads to its heading: the links name JupyterLab's own heading ids.
+    heading = page.locator('[data-jupyter-id="Words-used-here"]')  # JupyterLab 4 keeps a heading's id here
+    expect(heading).to_have_count(1)
+    links = page.locator('.jp-RenderedMarkdown a[href="#Words-used-here"]')
+    assert links.count() >= 3
+    links.last.scroll_into_view_if_needed()
+    expect(heading).not_to_be_in_viewport()
+    links.last.click()
+    expect(heading).to_be_in_viewport(timeout=WIDGET_TIMEOUT)
+
     index = index_of(all_cells, lambda source: "run_panel()" in source)
     cell = cell_at(page, index)
     scroll_to_top(cell_at(page, index - 1))  # the "Try it yourself" text, then the panel

@@ -73,7 +73,7 @@ def offline_page(browser, site_url):
         context.close()
 
 
-def test_notebook_01_page_works_offline(offline_page, site_url):
+def test_notebook_01_page_works_offline(offline_page, site_url, sync_api):
     page = offline_page
     page.goto(site_url + PAGE, wait_until="load")
 
@@ -101,6 +101,20 @@ def test_notebook_01_page_works_offline(offline_page, site_url):
     field.first.scroll_into_view_if_needed()
     page.evaluate("window.scrollBy(0, -300)")
     page.screenshot(path=str(_lab.SCREENSHOTS / "site-01-run-panel.png"))
+
+    # The worked solution is folded: hidden until the learner opens it.
+    solution = page.locator("details.hide", has_text="WORKED SOLUTION")
+    expect = sync_api.expect
+    expect(solution).to_have_count(1)
+    code = solution.locator("pre", has_text="WORKED SOLUTION")
+    expect(code).to_be_hidden()
+    solution.locator("summary").click()
+    expect(code).to_be_visible()
+
+    # Every code cell has a copy button, from the site's own copy of sphinx-copybutton.
+    first_cell = page.locator(".cell_input div.highlight").first
+    first_cell.hover()
+    expect(first_cell.locator("button.copybtn")).to_have_count(1)
 
     assert page.blocked == [], f"the page fetched from outside the site: {page.blocked}"
     assert page.missing == [], f"the site lacks what the page asked for: {page.missing}"
