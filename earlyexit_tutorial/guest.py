@@ -262,6 +262,8 @@ def _takes(function: Any, count: int) -> bool:
 
 
 def _signature(function: Any) -> str:
+    """A function as `tick(a, b=1)`: its name and parameters, without annotations."""
     import inspect
 
-    return f"{getattr(function, '__name__', type(function).__name__)}{inspect.signature(function)}"
+    params = (p.replace(annotation=inspect.Parameter.empty) for p in inspect.signature(function).parameters.values())
+    return f"{getattr(function, '__name__', type(function).__name__)}({', '.join(map(str, params))})"
