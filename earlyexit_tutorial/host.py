@@ -49,8 +49,12 @@ def _raising(code: int) -> Callable[[], None]:
 
 def host_function(behaviour: HostBehaviour | str = HostBehaviour.EXIT, code: int = 1) -> Callable[[], None]:
     """Make the host's `early_exit` for one of the three behaviours."""
-    behaviour = HostBehaviour(behaviour)
-    code = ExitCode(code).code  # a bad code is refused whatever the behaviour, never kept silently
+    # A bad code is refused whatever the behaviour, never kept silently.
+    return make_host(HostBehaviour(behaviour), ExitCode(code).code)
+
+
+def make_host(behaviour: HostBehaviour, code: int) -> Callable[[], None]:
+    """The host's `early_exit` for a behaviour and a code already checked."""
     if behaviour is HostBehaviour.EXIT:
         return _raising(code)
     if behaviour is HostBehaviour.RETURN:

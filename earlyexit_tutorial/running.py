@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 import threading
 import weakref
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ import wasmtime
 
 from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, check_shape, compile_guest, compile_module
-from .host import HostBehaviour, ImportKey, define_env, host_function, offered_imports
+from .host import HostBehaviour, ImportKey, define_env, make_host, offered_imports
 from .interrupting import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
 from .outcome import OtherError, Outcome, call_run, fuel_units, guarded_outcome, short_error, stop_reason, stopped_because
 from .typed import TypedRun, typed_run
@@ -257,7 +256,8 @@ class Example:
 
 def _checked_host(behaviour: HostBehaviour | str, exit_code: int) -> tuple[Callable[[], None], HostBehaviour, int]:
     """The tutorial's early_exit for `behaviour` and `exit_code`, with both as checked values."""
-    return host_function(behaviour, exit_code), HostBehaviour(behaviour), operator.index(exit_code)
+    behaviour, code = HostBehaviour(behaviour), ExitCode(exit_code).code
+    return make_host(behaviour, code), behaviour, code
 
 
 def _host_trampoline(example_ref: "weakref.ref[Example]") -> Callable[[], Any]:
