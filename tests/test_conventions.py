@@ -14,6 +14,15 @@ from earlyexit_tutorial.wasi_exit import wasi_exit
 from earlyexit_tutorial.widgets import run_panel, stop_panel
 
 
+@pytest.fixture(autouse=True, scope="module")
+def close_panels():
+    """Close this module's panels at its end: ipywidgets keeps every open widget, and a panel its Example."""
+    yield
+    import ipywidgets
+
+    ipywidgets.Widget.close_all()
+
+
 class Counted:
     """An integer type (as numpy's int32 is) that counts how often it is read as an int."""
 
