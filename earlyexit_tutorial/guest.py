@@ -12,6 +12,7 @@ import wasmtime
 
 from .compile_errors import compile_message
 from .host import EARLY_EXIT, ImportKey, is_wasmtime_extern
+from .outcome import short_error
 from .printable import clip, display_path
 from .signatures import RUN_SIGNATURE, EARLY_EXIT_SIGNATURE, describe, matches
 
@@ -180,14 +181,9 @@ def _for_engine(engine: wasmtime.Engine, module: wasmtime.Module) -> wasmtime.Mo
         return wasmtime.Module.deserialize(engine, module.serialize())
     except wasmtime.WasmtimeError as error:  # e.g. "Module was compiled without fuel support ..."
         raise ModuleError(
-            f"the given wasmtime.Module cannot run under the guard: {short_line(error)}; compile it with "
+            f"the given wasmtime.Module cannot run under the guard: {short_error(error)}; compile it with "
             "wasmtime.Engine(interruptible_config()), or give its WAT text or wasm bytes instead"
         ) from None
-
-
-def short_line(error: BaseException) -> str:
-    """The first line of an error's text."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def check_shape(module: wasmtime.Module, name: str = "the module", offered: Optional[Mapping[ImportKey, Any]] = None) -> None:

@@ -33,8 +33,10 @@ def read_choices(x: str, y: str, code: str) -> tuple[int, int, int]:
 def check_choices(x: str, y: str, code: str) -> None:
     """Raise a clear ValueError unless the panel's texts are a valid x, y and exit code."""
     x_value, y_value, code_value = read_choices(x, y, code)
-    # The same checkers the Example's call uses: the field is flagged as the Run click would be.
-    check_i32("x", x_value), check_i32("y", y_value), ExitCode(code_value)
+    # The same checkers the Example's call uses: a field is flagged as the Run click would refuse it.
+    check_i32("x", x_value)
+    check_i32("y", y_value)
+    ExitCode(code_value)
 
 
 def _check_example(example: object) -> None:
@@ -82,10 +84,7 @@ def run_panel(example: Optional[Example] = None) -> w.VBox:
             # One step: while the same Example runs elsewhere (a Stop panel, say), the
             # click is refused before it changes the host's behaviour or exit code.
             outcome = example._run_with_host(xv, yv, behaviour.value, cv)
-        except ValueError as error:  # checked where the Example takes them: ranges
-            out.append_stdout(f"error: {error}\n")
-            return
-        except ExampleBusy as error:
+        except (ValueError, ExampleBusy) as error:  # a value out of range, or the Example running elsewhere
             out.append_stdout(f"error: {error}\n")
             return
         show_outcome(out, outcome, xv, yv)
