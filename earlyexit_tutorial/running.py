@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import wasmtime
 
@@ -192,26 +191,25 @@ class Example:
     def set_host(self, behaviour: HostBehaviour | str = HostBehaviour.EXIT, exit_code: int = 1) -> None:
         """Choose what the tutorial's early_exit does on the next calls (refused while a call runs)."""
         choice = _checked_host(behaviour, exit_code)
-        with self._exclusive():
+        self._hold()
+        try:
             self.host, self.behaviour, self.exit_code = choice
+        finally:
+            self._busy.release()
 
     @property
     def busy(self) -> bool:
         """Whether a call on this Example is running now."""
         return self._busy.locked()
 
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """Hold the Example for one action, or raise ExampleBusy at once if a call is running."""
+    def _hold(self) -> None:
+        """Take the Example for one action (release `_busy` after it), or raise ExampleBusy if a call is running."""
+        # Not a context manager: this is on every call's path, and contextlib's costs about a microsecond.
         if not self._busy.acquire(blocking=False):
             raise ExampleBusy(
                 "this Example is already running a call (from a Stop panel, another thread or its own host "
                 "function); wait for it to finish or stop it, then call again"
             )
-        try:
-            yield
-        finally:
-            self._busy.release()
 
     def run(self, x: int = 1, y: int = 7, *, timeout: Optional[float] = DEFAULT_TIMEOUT, fuel: Optional[int] = None) -> Outcome:
         """Call the guest's run(x, y) with a deadline and an optional fuel budget."""
@@ -243,11 +241,14 @@ class Example:
     ) -> Outcome:
         """Call run(x, y), x and y already checked; `host`, a checked choice for early_exit, is taken first."""
         guard = GuardedCall(self.store, self.stopper, timeout=timeout, fuel=fuel)  # checks the limits
-        with self._exclusive():  # the busy check comes first: a refused call changes nothing
+        self._hold()  # the busy check comes first: a refused call changes nothing
+        try:
             if host is not None:
                 self.host, self.behaviour, self.exit_code = host
             self.stopper.starting()  # a Stop pressed from now on stops this call
             return run_guarded(guard, lambda: call_run(self.typed_run.call_unchecked, self.store, x, y))
+        finally:
+            self._busy.release()
 
     def stop(self) -> None:
         """Stop the guest that is running now (the Stop button's action)."""
