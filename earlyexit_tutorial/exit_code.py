@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import operator
-
-from .validation import shown
+from .validation import check_int
 
 U32_MAX = 2**32 - 1
 
@@ -13,12 +11,7 @@ class ExitCode(Exception):
     """An early-exit request carrying an unsigned 32-bit exit code."""
 
     def __init__(self, code: int) -> None:
-        # bool is an int subclass; ExitCode(True) is almost surely a mistake.
-        if isinstance(code, bool) or not hasattr(type(code), "__index__"):
-            raise TypeError(f"exit code must be an integer, got {type(code).__name__}")
-        code = operator.index(code)  # any integer type, numpy's too, as a plain int
-        if not 0 <= code <= U32_MAX:
-            raise ValueError(f"exit code must be in 0..{U32_MAX}, got {shown(code)}")
+        code = check_int("exit code", code, 0, U32_MAX)
         super().__init__(code)
         self.code = code
 

@@ -6,11 +6,13 @@ import os
 import stat
 import weakref
 from pathlib import Path
-from typing import Union
+from typing import Any, Mapping, Optional, Union
 
 import wasmtime
 
 from .compile_errors import compile_message
+from .host import EARLY_EXIT, ImportKey, is_wasmtime_extern
+from .outcome import short_error
 from .printable import clip, display_path
 from .signatures import RUN_SIGNATURE, EARLY_EXIT_SIGNATURE, describe, matches
 
@@ -55,8 +57,8 @@ def compile_guest(engine: wasmtime.Engine) -> wasmtime.Module:
     return module
 
 
-def read_source(source: ModuleSource) -> tuple[Union[str, bytes], str]:
-    """Return a module's text or bytes, and a name for it in messages.
+def read_source(source: ModuleSource) -> tuple[bytes, str]:
+    """Return a module's bytes (a binary, or WAT text as UTF-8), and a name for it in messages.
 
     Bytes are a binary or WAT; a Path is always a file. A string is a file if
     one of that name exists, else WAT text if it looks like WAT (it starts
@@ -72,8 +74,13 @@ def read_source(source: ModuleSource) -> tuple[Union[str, bytes], str]:
     if isinstance(source, str) and _looks_like_wat(source) and not os.path.exists(source):
         if source.strip().endswith((".wat", ".wasm")):
             # A file name that starts like WAT ("(copy) guest.wasm") but names no file: say what it was taken for.
-            return source, f"the given WAT text (no file is named {clip(source.strip(), 60)!r})"
-        return source, "the given WAT text"
+            name = f"the given WAT text (no file is named {clip(source.strip(), 60)!r})"
+        else:
+            name = "the given WAT text"
+        try:
+            return source.encode("utf-8"), name
+        except UnicodeEncodeError as error:  # a lone surrogate, say
+            raise ModuleError(f"{name} cannot be encoded as UTF-8: {error.reason} at position {error.start}") from None
     return _read_file(Path(source))
 
 
@@ -94,7 +101,7 @@ _NOT_REGULAR = {
 }
 
 
-def _read_file(path: Path) -> tuple[Union[str, bytes], str]:
+def _read_file(path: Path) -> tuple[bytes, str]:
     """Read a module file: a regular file of at most MAX_MODULE_BYTES, WAT text or a binary."""
     name = display_path(path)
     try:
@@ -116,11 +123,6 @@ def _read_file(path: Path) -> tuple[Union[str, bytes], str]:
         raise ModuleError(f"module file {name} is larger than {MAX_MODULE_BYTES // 2**20} MiB, too large for a module here")
     if path.suffix == ".wasm" and not data.startswith(WASM_MAGIC):
         raise ModuleError(f"{name} is not a WebAssembly binary: it does not start with the \\0asm magic bytes")
-    if not data.startswith(WASM_MAGIC):
-        try:
-            return data.decode("utf-8"), name
-        except UnicodeDecodeError:
-            raise ModuleError(f"{name} is neither a WebAssembly binary nor UTF-8 WAT text") from None
     return data, name
 
 
@@ -140,49 +142,124 @@ def _check_regular_file(info: os.stat_result, name: str) -> None:
         )
 
 
-def load_module(engine: wasmtime.Engine, source: ModuleSource) -> wasmtime.Module:
-    """Compile a learner's module (WAT text, wasm bytes, or a file: a Path or a string naming one) and check its shape."""
+def load_module(engine: wasmtime.Engine, source: Union[ModuleSource, wasmtime.Module]) -> wasmtime.Module:
+    """Compile a learner's module (WAT text, wasm bytes, a file, a wasmtime.Module) and check its shape."""
+    module, name = compile_module(engine, source)
+    check_shape(module, name)
+    return module
+
+
+def compile_module(engine: wasmtime.Engine, source: Union[ModuleSource, wasmtime.Module]) -> tuple[wasmtime.Module, str]:
+    """Compile a learner's module for `engine`; return it and its name in messages. Its shape is not checked."""
+    if isinstance(source, wasmtime.Module):
+        return _for_engine(engine, source), "the given wasmtime.Module"
     data, name = read_source(source)
-    if isinstance(data, str):
-        try:
-            data = data.encode("utf-8")
-        except UnicodeEncodeError as error:  # a lone surrogate, say
-            raise ModuleError(f"{name} cannot be encoded as UTF-8: {error.reason} at position {error.start}") from None
+    # WAT text stays bytes: wasmtime reads it as they are, and it is decoded only if an error must show it.
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark, as some editors write
     if not data:
         raise ModuleError(f"{name} is empty")
     if data.startswith(b"\0") and not data.startswith(WASM_MAGIC):
         # A NUL cannot start WAT text either, and wasmtime's message would list bytes over many lines.
         raise ModuleError(f"{name} is not a WebAssembly binary: no \\0asm magic bytes at the start")
-    if not data.startswith(WASM_MAGIC):
+    try:
+        return wasmtime.Module(engine, data), name
+    except wasmtime.WasmtimeError as error:
+        if data.startswith(WASM_MAGIC):
+            raise ModuleError(compile_message(error, name)) from None
         try:
-            data.decode("utf-8")
+            wat = data.decode("utf-8")
         except UnicodeDecodeError:
             raise ModuleError(f"{name} is neither a WebAssembly binary nor UTF-8 WAT text") from None
-    try:
-        module = wasmtime.Module(engine, data)
-    except wasmtime.WasmtimeError as error:
-        wat = None if data.startswith(WASM_MAGIC) else data.decode("utf-8")
         raise ModuleError(compile_message(error, name, wat)) from None
-    check_shape(module, name)
-    return module
 
 
-def check_shape(module: wasmtime.Module, name: str = "the module") -> None:
-    """Raise ModuleError unless the module imports only env.early_exit and exports run."""
+def _for_engine(engine: wasmtime.Engine, module: wasmtime.Module) -> wasmtime.Module:
+    """`module`, compiled by another engine, as a module of `engine`."""
+    # A module belongs to the engine that compiled it, and the Example has its own.
+    # Its serialized form comes from wasmtime itself, in this process: safe to load.
+    try:
+        return wasmtime.Module.deserialize(engine, module.serialize())
+    except wasmtime.WasmtimeError as error:  # e.g. "Module was compiled without fuel support ..."
+        raise ModuleError(
+            f"the given wasmtime.Module cannot run under the guard: {short_error(error)}; compile it with "
+            "wasmtime.Engine(interruptible_config()), or give its WAT text or wasm bytes instead"
+        ) from None
+
+
+def check_shape(module: wasmtime.Module, name: str = "the module", offered: Optional[Mapping[ImportKey, Any]] = None) -> None:
+    """Raise ModuleError unless every import is provided with its type and `run` is exported.
+
+    `offered` holds the learner's own host functions by (module, name); the
+    tutorial's host provides env.early_exit unless `offered` overrides it.
+    """
+    offered = offered or {}
+    imported = {(imp.module, imp.name) for imp in module.imports}
+    # An offered function the module does not import is refused, not ignored: a
+    # typo ("tock" for "tick", "emv" for "env") or an import removed from the WAT
+    # would otherwise leave a host function that never runs, with nothing to say so.
+    extras = [f"{m}.{n}" for m, n in offered if (m, n) not in imported]
     for imp in module.imports:
-        if (imp.module, imp.name) != ("env", "early_exit"):
+        key = (imp.module, imp.name)
+        what = f"{name} imports {imp.module}.{imp.name}"
+        if key in offered:
+            _check_offered(what, imp.type, offered[key])
+        elif key != EARLY_EXIT:
+            if isinstance(imp.type, wasmtime.FuncType):
+                need = f"offer a Python function for it in imports= (its type: {describe(imp.type)})"
+            else:
+                need = f"it is {describe(imp.type)}, and imports= takes functions only"
+            unused = f"; imports= offers {', '.join(extras)}, which the module does not import" if extras else ""
             raise ModuleError(
-                f"{name} imports {imp.module}.{imp.name}, which the tutorial's host does not "
-                "provide (it provides only env.early_exit)"
+                f"{what}, which the tutorial's host does not provide (it provides only env.early_exit): {need}{unused}"
             )
-        if not matches(imp.type, EARLY_EXIT_SIGNATURE):
-            raise ModuleError(
-                f"{name} imports env.early_exit as {describe(imp.type)}, "
-                f"expected {describe(EARLY_EXIT_SIGNATURE)}"
-            )
+        elif not matches(imp.type, EARLY_EXIT_SIGNATURE):
+            raise ModuleError(f"{what} as {describe(imp.type)}, expected {describe(EARLY_EXIT_SIGNATURE)}")
+    if extras:
+        imports = ", ".join(f"{m}.{n}" for m, n in sorted(imported)) or "nothing"
+        raise ModuleError(f"imports= offers {', '.join(extras)}, which {name} does not import (it imports {imports})")
     exports = {exp.name: exp.type for exp in module.exports}
     if "run" not in exports:
         raise ModuleError(f"{name} does not export a function named `run`")
     if not matches(exports["run"], RUN_SIGNATURE):
         raise ModuleError(f"{name} exports `run` as {describe(exports['run'])}, expected {describe(RUN_SIGNATURE)}")
+
+
+def _check_offered(what: str, declared: Any, value: Any) -> None:
+    """Raise ModuleError unless `value` can be the import `what` declared as `declared`."""
+    if is_wasmtime_extern(value):
+        # Its own type cannot be read here: wasmtime asks for the store it was made in,
+        # and handing it another store aborts the process.
+        raise ModuleError(
+            f"{what} as {describe(declared)}, and imports= offers a wasmtime.{type(value).__name__} for it, "
+            "which belongs to the store it was made in, not to this Example's: offer a Python function, "
+            "and the Example gives it the type the module declares"
+        )
+    if not isinstance(declared, wasmtime.FuncType):
+        raise ModuleError(f"{what} as {describe(declared)}, but imports= offers a function for it")
+    params = len(declared.params)
+    if not _takes(value, params):
+        raise ModuleError(
+            f"{what} as {describe(declared)}, but the function offered for it, {_signature(value)}, "
+            f"cannot take {params} argument{'' if params == 1 else 's'}"
+        )
+
+
+def _takes(function: Any, count: int) -> bool:
+    """Tell whether `function` accepts `count` positional arguments (True when Python cannot tell)."""
+    import inspect  # only for a learner's own imports: the command line never needs it
+
+    try:
+        inspect.signature(function).bind(*range(count))
+    except ValueError:  # no signature to read (some built-ins): the call itself will say
+        return True
+    except TypeError:
+        return False
+    return True
+
+
+def _signature(function: Any) -> str:
+    """A function as `tick(a, b=1)`: its name and parameters, without annotations."""
+    import inspect
+
+    params = (p.replace(annotation=inspect.Parameter.empty) for p in inspect.signature(function).parameters.values())
+    return f"{getattr(function, '__name__', type(function).__name__)}({', '.join(map(str, params))})"

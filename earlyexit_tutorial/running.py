@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import wasmtime
 
 from .exit_code import ExitCode
-from .guest import ModuleError, ModuleSource, compile_guest, load_module
-from .host import HostBehaviour, define_env, host_function
+from .guest import ModuleError, ModuleSource, check_shape, compile_guest, compile_module
+from .host import HostBehaviour, ImportKey, define_env, make_host, offered_imports
 from .interrupting import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
 from .outcome import OtherError, Outcome, call_run, fuel_units, guarded_outcome, short_error, stop_reason, stopped_because
 from .typed import TypedRun, typed_run
@@ -56,41 +56,89 @@ def run_guarded(guard: GuardedCall, call: Callable[[], Outcome]) -> Outcome:
 
 
 class Example:
-    """The guide's example, instantiated once and ready to call many times."""
+    """The guide's example, instantiated once and ready to call many times.
+
+    `module` is the guest: WAT text, wasm bytes, a file path or a wasmtime.Module
+    (None: the tutorial's own). It must export `run(i32, i32) -> i32`.
+
+    `imports` offers your own host functions, by the names the guest imports:
+    `imports={"env": {"tick": tick}}`. Each gets the wasm type the module declares
+    for it: it is called with the wasm parameters as Python ints and floats, and
+    returns the result (or None). Raise `ExitCode(n)` from any of them to end the
+    call as `ExitedEarly`. `env.early_exit` is the tutorial's own (`behaviour` and
+    `exit_code` choose what it does) unless you offer one; a guest need not import it.
+
+    `limits` caps what the guest may take, as `wasmtime.Store.set_limits` does:
+    `memory_size` (bytes of linear memory, per memory), `table_elements`,
+    `instances`, `tables` and `memories`. Keys not given keep the tutorial's
+    defaults (64 MiB of memory). Lower them to see what a guest does when a
+    `memory.grow` is refused: `Example(module, limits={"memory_size": 2**20})`
+    lets it grow to one MiB (16 pages), then `memory.grow` returns -1.
+
+    `timeout` and `fuel` bound the module's start function, if it has one.
+    """
 
     def __init__(
         self,
-        module: Optional[ModuleSource] = None,
+        module: Optional[ModuleSource | wasmtime.Module] = None,
         *,
         behaviour: HostBehaviour | str = HostBehaviour.EXIT,
         exit_code: int = 1,
+        imports: Optional[Mapping[str, Mapping[str, Callable[..., Any]]]] = None,
         limits: Optional[dict] = None,
         timeout: Optional[float] = DEFAULT_TIMEOUT,
         fuel: Optional[int] = None,
         progress: Callable[[str], None] = lambda line: None,
     ) -> None:
+        # The cheap checks first, before the slow compile.
+        self.host, self.behaviour, self.exit_code = _checked_host(behaviour, exit_code)
+        self._imports = offered_imports(imports)
         # Each example owns its engine: an epoch increment then stops this
         # example's guest and nobody else's.
         self.engine = interruptible_engine()
         self.stopper = Stopper(self.engine)
-        self.set_host(behaviour, exit_code)
         progress("Compiling module...")
-        self.module = compile_guest(self.engine) if module is None else load_module(self.engine, module)
+        if module is None:
+            self.module, name = compile_guest(self.engine), "the tutorial's guest"
+        else:
+            self.module, name = compile_module(self.engine, module)
+        check_shape(self.module, name, self._imports)
         progress("Instantiating module...")
         self.store = wasmtime.Store(self.engine)
         self.store.set_limits(**{**DEFAULT_LIMITS, **(limits or {})})
         self.linker = wasmtime.Linker(self.engine)
-        # The guest gets a trampoline that asks self.host each time, so the
-        # widget panel can change behaviour without re-instantiating. It holds
-        # the Example weakly: wasmtime keeps it until the store dies, and the
-        # store is the Example's, so a strong reference would keep both forever.
-        define_env(self.linker, self.store, _host_trampoline(weakref.ref(self)))
+        self._define_imports()
         # The start function, if any, runs here: under the guard, like `run`.
         self.instance = self._instantiate(timeout, fuel)
-        self.run_func: TypedRun = typed_run(self.instance, self.store)
+        self.typed_run: TypedRun = typed_run(self.instance, self.store)
         # A store serves one thread at a time: two calls at once (a Stop panel's
         # background call and a cell, say) could crash the kernel.
         self._busy = threading.Lock()
+
+    @property
+    def run_func(self) -> TypedRun:
+        """The former name of `typed_run`, kept so that code written for it still runs."""
+        return self.typed_run
+
+    def _define_imports(self) -> None:
+        """Give the guest each host function it imports: the learner's own, or the tutorial's early_exit."""
+        # wasmtime keeps each host function until the store dies, and the store is
+        # the Example's: a function holding the Example strongly would keep both
+        # forever. So each one is a trampoline that reaches the Example weakly and
+        # looks the function up there (the learner's own may refer to the Example).
+        example = weakref.ref(self)
+        defined: set[ImportKey] = set()
+        for imp in self.module.imports:
+            key = (imp.module, imp.name)
+            if key in defined:  # a module may import one name more than once; a linker holds it once
+                continue
+            defined.add(key)
+            if key in self._imports:
+                func = wasmtime.Func(self.store, imp.type, _learner_trampoline(example, key))
+                self.linker.define(self.store, imp.module, imp.name, func)
+            else:  # check_shape let through only the tutorial's env.early_exit
+                # It asks self.host each time, so a panel can change the behaviour without re-instantiating.
+                define_env(self.linker, self.store, _host_trampoline(example))
 
     def _instantiate(self, timeout: Optional[float], fuel: Optional[int]) -> wasmtime.Instance:
         """Instantiate the module under the guard; a start function that fails is one clear line."""
@@ -128,38 +176,89 @@ class Example:
 
     def _call_host(self) -> object:
         """The guest's env.early_exit: call whatever host function is chosen now."""
+        # Whatever it returns goes back to wasmtime, which rejects a value
+        # from a function typed to return nothing: a clear OtherError outcome.
+        return self._call_learner(self.host, ())
+
+    def _call_learner(self, function: Callable[..., Any], args: tuple) -> Any:
+        """Call a host function under the guard (a Ctrl-C in it ends the call)."""
         try:
-            # Whatever it returns goes back to wasmtime, which rejects a value
-            # from a function typed to return nothing: a clear OtherError outcome.
-            return host_call(self.host)
+            return host_call(lambda: function(*args))
         except BaseException as error:
             _forget_earlier_raises(error)
             raise
 
     def set_host(self, behaviour: HostBehaviour | str = HostBehaviour.EXIT, exit_code: int = 1) -> None:
-        """Choose what the host's early_exit does on the next calls."""
-        self.host = host_function(behaviour, exit_code)
-        self.behaviour = HostBehaviour(behaviour)
-        self.exit_code = exit_code
+        """Choose what the tutorial's early_exit does on the next calls (refused while a call runs)."""
+        choice = _checked_host(behaviour, exit_code)
+        self._hold()
+        try:
+            self.host, self.behaviour, self.exit_code = choice
+        finally:
+            self._busy.release()
 
-    def run(self, x: int = 1, y: int = 7, *, timeout: Optional[float] = DEFAULT_TIMEOUT, fuel: Optional[int] = None) -> Outcome:
-        """Call the guest's run(x, y) with a deadline and an optional fuel budget."""
-        x, y = check_i32("x", x), check_i32("y", y)  # refused here, not turned into an OtherError
-        guard = GuardedCall(self.store, self.stopper, timeout=timeout, fuel=fuel)  # checks the limits
+    @property
+    def busy(self) -> bool:
+        """Whether a call on this Example is running now."""
+        return self._busy.locked()
+
+    def _hold(self) -> None:
+        """Take the Example for one action (release `_busy` after it), or raise ExampleBusy if a call is running."""
+        # Not a context manager: this is on every call's path, and contextlib's costs about a microsecond.
         if not self._busy.acquire(blocking=False):
             raise ExampleBusy(
                 "this Example is already running a call (from a Stop panel, another thread or its own host "
                 "function); wait for it to finish or stop it, then call again"
             )
+
+    def run(self, x: int = 1, y: int = 7, *, timeout: Optional[float] = DEFAULT_TIMEOUT, fuel: Optional[int] = None) -> Outcome:
+        """Call the guest's run(x, y) with a deadline and an optional fuel budget."""
+        x, y = check_i32("x", x), check_i32("y", y)  # refused here, not turned into an OtherError
+        return self._run_checked(x, y, timeout=timeout, fuel=fuel)
+
+    def _run_with_host(
+        self,
+        x: int,
+        y: int,
+        behaviour: HostBehaviour | str,
+        exit_code: int,
+        *,
+        timeout: Optional[float] = DEFAULT_TIMEOUT,
+        fuel: Optional[int] = None,
+    ) -> Outcome:
+        """Choose what early_exit does, then call run(x, y): one step, refused whole while a call runs."""
+        x, y = check_i32("x", x), check_i32("y", y)
+        return self._run_checked(x, y, timeout=timeout, fuel=fuel, host=_checked_host(behaviour, exit_code))
+
+    def _run_checked(
+        self,
+        x: int,
+        y: int,
+        *,
+        timeout: Optional[float] = DEFAULT_TIMEOUT,
+        fuel: Optional[int] = None,
+        host: Optional[tuple[Callable[[], None], HostBehaviour, int]] = None,
+    ) -> Outcome:
+        """Call run(x, y), x and y already checked; `host`, a checked choice for early_exit, is taken first."""
+        guard = GuardedCall(self.store, self.stopper, timeout=timeout, fuel=fuel)  # checks the limits
+        self._hold()  # the busy check comes first: a refused call changes nothing
         try:
+            if host is not None:
+                self.host, self.behaviour, self.exit_code = host
             self.stopper.starting()  # a Stop pressed from now on stops this call
-            return run_guarded(guard, lambda: call_run(self.run_func, self.store, x, y))
+            return run_guarded(guard, lambda: call_run(self.typed_run.call_unchecked, self.store, x, y))
         finally:
             self._busy.release()
 
     def stop(self) -> None:
         """Stop the guest that is running now (the Stop button's action)."""
         self.stopper.stop(Reason.STOP)
+
+
+def _checked_host(behaviour: HostBehaviour | str, exit_code: int) -> tuple[Callable[[], None], HostBehaviour, int]:
+    """The tutorial's early_exit for `behaviour` and `exit_code`, with both as checked values."""
+    behaviour, code = HostBehaviour(behaviour), ExitCode(exit_code).code
+    return make_host(behaviour, code), behaviour, code
 
 
 def _host_trampoline(example_ref: "weakref.ref[Example]") -> Callable[[], Any]:
@@ -173,22 +272,35 @@ def _host_trampoline(example_ref: "weakref.ref[Example]") -> Callable[[], Any]:
     return early_exit
 
 
+def _learner_trampoline(example_ref: "weakref.ref[Example]", key: ImportKey) -> Callable[..., Any]:
+    """The function wasmtime calls for the learner's import `key`: their function, reached weakly."""
+
+    def host_function(*args: Any) -> Any:
+        example = example_ref()
+        return None if example is None else example._call_learner(example._imports[key], args)
+
+    return host_function
+
+
 def run_example(
     x: int = 1,
     y: int = 7,
     *,
     exit_code: int = 1,
     behaviour: HostBehaviour | str = HostBehaviour.EXIT,
-    module: Optional[ModuleSource] = None,
+    module: Optional[ModuleSource | wasmtime.Module] = None,
+    imports: Optional[Mapping[str, Mapping[str, Callable[..., Any]]]] = None,
     timeout: Optional[float] = DEFAULT_TIMEOUT,
     fuel: Optional[int] = None,
     progress: Callable[[str], None] = lambda line: None,
 ) -> Outcome:
     """Run the guide's example once, from compiling to the outcome."""
     x, y = check_i32("x", x), check_i32("y", y)  # before the slow set-up, not after it
-    example = Example(module, behaviour=behaviour, exit_code=exit_code, timeout=timeout, fuel=fuel, progress=progress)
+    example = Example(
+        module, behaviour=behaviour, exit_code=exit_code, imports=imports, timeout=timeout, fuel=fuel, progress=progress
+    )
     progress("Calling `run` function...")
-    return example.run(x, y, timeout=timeout, fuel=fuel)
+    return example._run_checked(x, y, timeout=timeout, fuel=fuel)
 
 
 def _forget_earlier_raises(error: BaseException) -> None:

@@ -26,6 +26,8 @@ def show_source(obj: Any) -> Source:
     return Source(textwrap.dedent(inspect.getsource(obj)).rstrip())
 
 
-def show_wat(text: str) -> Source:
-    """WebAssembly text, ready to display."""
+def show_wat(text: str | bytes) -> Source:
+    """WebAssembly text (a str, or UTF-8 bytes as a module file holds it), ready to display."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", "replace")  # shown, not compiled: a bad byte shows as U+FFFD
     return Source(text.rstrip(), language="wat")

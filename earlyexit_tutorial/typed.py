@@ -20,23 +20,32 @@ class TypedRun:
 
     def __init__(self, func: wasmtime.Func) -> None:
         self.func = func
-        # The first call takes the public path and the second sets up the fast
-        # one: its version check imports importlib.metadata (~25 ms), too much
-        # for the command line, which calls `run` once.
-        self._call: Callable[[wasmtime.Store, int, int], int] = self._public_once
+        # The call that runs `run`: the public Func.__call__ at first, the fast path
+        # from the second call on. Setting that up imports importlib.metadata for
+        # its version check (25 ms or more), too much for the command line, which
+        # calls `run` once.
+        self._call: Callable[[wasmtime.Store, int, int], int] = func
+        self._public_calls = 0
+        self._fast_path_set_up = False
 
     def __call__(self, store: wasmtime.Store, x: int, y: int) -> int:
         """Call `run(x, y)`, refusing values outside i32 instead of letting them wrap."""
-        return self._call(store, check_i32("x", x), check_i32("y", y))
+        return self.call_unchecked(store, check_i32("x", x), check_i32("y", y))
 
-    def _public_once(self, store: wasmtime.Store, x: int, y: int) -> int:
-        self._call = self._set_up_fast_path
-        return self.func(store, x, y)
+    def call_unchecked(self, store: wasmtime.Store, x: int, y: int) -> int:
+        """Call `run(x, y)` with x and y already checked to be i32 ints (wasmtime would wrap others)."""
+        if not self._fast_path_set_up:
+            self._before_fast_path()
+        return self._call(store, x, y)
 
-    def _set_up_fast_path(self, store: wasmtime.Store, x: int, y: int) -> int:
+    def _before_fast_path(self) -> None:
+        """The first call keeps the public path; the second sets up the fast one, for itself and every later call."""
+        if self._public_calls == 0:
+            self._public_calls = 1
+            return
+        self._fast_path_set_up = True
         # Each TypedRun gets its own fast call, so its buffers are its own.
         self._call = make_fast_i32_call(self.func) or self.func
-        return self._call(store, x, y)
 
 
 def typed_export(instance: wasmtime.Instance, store: wasmtime.Store, name: str, signature: Signature) -> wasmtime.Func:

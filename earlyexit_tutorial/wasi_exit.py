@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import wasmtime
 
+from .validation import check_int
+
 WASI_MAX_STATUS = 125
 
 # A WASI command whose _start calls proc_exit with the code in its global.
@@ -24,8 +26,7 @@ def wasi_exit(code: int) -> wasmtime.ExitTrap:
     """Run a WASI guest that calls proc_exit(code) and return the ExitTrap the host catches."""
     # wasmtime accepts WASI exit statuses below 126 only (126 and up mean
     # "could not run" to a shell); anything else would be a different error.
-    if isinstance(code, bool) or not isinstance(code, int) or not 0 <= code <= WASI_MAX_STATUS:
-        raise ValueError(f"a WASI exit status must be an integer in 0..{WASI_MAX_STATUS}, got {code!r}")
+    code = check_int("a WASI exit status", code, 0, WASI_MAX_STATUS)
     engine = wasmtime.Engine()
     store = wasmtime.Store(engine)
     store.set_wasi(wasmtime.WasiConfig())

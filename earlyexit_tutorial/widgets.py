@@ -26,11 +26,22 @@ _ERROR_STYLE = "color: var(--jp-error-color1, #c62828)"
 
 
 def read_choices(x: str, y: str, code: str) -> tuple[int, int, int]:
-    """Turn the panel's texts into checked (x, y, exit code), or raise a clear error."""
-    x_value = check_i32("x", parse_int("x", x))
-    y_value = check_i32("y", parse_int("y", y))
-    code_value = ExitCode(parse_int("exit code", code)).code  # ExitCode checks the u32 range
-    return x_value, y_value, code_value
+    """Turn the panel's texts into (x, y, exit code) as ints, or raise a clear ValueError; ranges are not checked."""
+    return parse_int("x", x), parse_int("y", y), parse_int("exit code", code)
+
+
+def check_choices(x: str, y: str, code: str) -> None:
+    """Raise a clear ValueError unless the panel's texts are a valid x, y and exit code."""
+    x_value, y_value, code_value = read_choices(x, y, code)
+    # The same checkers the Example's call uses: a field is flagged as the Run click would refuse it.
+    check_i32("x", x_value)
+    check_i32("y", y_value)
+    ExitCode(code_value)
+
+
+def _check_example(example: object) -> None:
+    if not isinstance(example, Example):
+        raise TypeError(f"example must be an Example, got {type(example).__name__}")
 
 
 def show_outcome(out: w.Output, outcome: Outcome, x: int, y: int) -> None:
@@ -41,7 +52,9 @@ def show_outcome(out: w.Output, outcome: Outcome, x: int, y: int) -> None:
 
 def run_panel(example: Optional[Example] = None) -> w.VBox:
     """A panel to pick x, y, the exit code and the host's behaviour, then run the guest."""
-    example = example or Example()
+    if example is None:
+        example = Example()
+    _check_example(example)
     # continuous_update=False: a value arrives on Enter or when the field loses focus, so
     # typing "-5" is not judged at "-".
     x = w.Text(value="1", description="x", placeholder=f"{I32_MIN}..{I32_MAX}", continuous_update=False)
@@ -54,7 +67,7 @@ def run_panel(example: Optional[Example] = None) -> w.VBox:
 
     def validate(_change: object = None) -> bool:
         try:
-            read_choices(x.value, y.value, code.value)
+            check_choices(x.value, y.value, code.value)
         except ValueError as error:
             # The message quotes what the learner typed: text, never markup.
             feedback.value = f'<span style="{_ERROR_STYLE}">{html.escape(str(error))}</span>'
@@ -68,13 +81,10 @@ def run_panel(example: Optional[Example] = None) -> w.VBox:
         out.outputs = ()  # clear the previous result (works with or without a front end)
         try:
             xv, yv, cv = read_choices(x.value, y.value, code.value)
-        except ValueError as error:
-            out.append_stdout(f"error: {error}\n")
-            return
-        example.set_host(behaviour.value, cv)
-        try:
-            outcome = example.run(xv, yv)
-        except ExampleBusy as error:  # the same Example is running elsewhere, e.g. in a Stop panel
+            # One step: while the same Example runs elsewhere (a Stop panel, say), the
+            # click is refused before it changes the host's behaviour or exit code.
+            outcome = example._run_with_host(xv, yv, behaviour.value, cv)
+        except (ValueError, ExampleBusy) as error:  # a value out of range, or the Example running elsewhere
             out.append_stdout(f"error: {error}\n")
             return
         show_outcome(out, outcome, xv, yv)
@@ -91,7 +101,8 @@ def run_panel(example: Optional[Example] = None) -> w.VBox:
 
 def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: Optional[float] = DEFAULT_TIMEOUT) -> w.VBox:
     """A Start and a Stop button: run the guest in the background and stop it on demand."""
-    x, y = check_i32("x", x), check_i32("y", y)
+    _check_example(example)
+    x, y = check_i32("x", x), check_i32("y", y)  # refused now, not at the first Start
     timeout = check_limits(timeout, None)[0]  # refused now, not at the first Start
     start = w.Button(description="Start", button_style="primary", icon="play")
     stop = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
@@ -107,7 +118,7 @@ def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: Optional[float
 
     def work() -> None:
         try:
-            out.append_stdout(example.run(x, y, timeout=timeout).message + "\n")
+            out.append_stdout(example._run_checked(x, y, timeout=timeout).message + "\n")
         except Exception as error:  # never leave the buttons stuck on "running"
             out.append_stdout(f"error: {error}\n")
         finally:
@@ -120,6 +131,10 @@ def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: Optional[float
         with state:
             if running[0]:
                 return  # one guest at a time: a store is used by one thread only
+            if example.busy:  # running elsewhere: say so before this panel changes anything
+                out.outputs = ()
+                out.append_stdout("error: this Example is already running a call; wait for it to finish or stop it\n")
+                return
             running[0] = True
             example.stopper.starting()  # a Stop pressed before the background call begins is kept for it
             out.outputs = ()  # clear the previous result (works with or without a front end)

@@ -162,7 +162,7 @@ def test_exit_code_outside_u32(code: int) -> None:
 
 @pytest.mark.parametrize("code", [1.0, "1", None, True, [1]], ids=repr)
 def test_exit_code_not_an_int(code: object) -> None:
-    with pytest.raises(TypeError, match=f"^exit code must be an integer, got {type(code).__name__}$"):
+    with pytest.raises(TypeError, match=f"^exit code must be an integer, got {type(code).__name__} "):
         ExitCode(code)  # type: ignore[arg-type]
     example = Example()
     with pytest.raises(TypeError, match="exit code must be an integer"):

@@ -223,3 +223,19 @@ def test_own_module_shape_errors_are_clear():
 def test_guest_wat_is_what_the_example_runs():
     assert "call $early_exit" in GUEST_WAT
     assert '(import "env" "early_exit"' in GUEST_WAT
+
+
+def test_wat_read_from_a_file_as_bytes_is_shown_as_text():
+    from earlyexit_tutorial.source import show_wat
+
+    shown = show_wat(OWN_WAT.encode("utf-8"))
+    assert repr(shown) == OWN_WAT.rstrip()
+    assert shown._repr_markdown_() == f"```wat\n{OWN_WAT.rstrip()}\n```"
+
+
+def test_the_examples_typed_run_is_named_as_the_notebook_names_it():
+    example = Example()
+    assert isinstance(example.typed_run.func, wasmtime.Func)
+    with pytest.raises(ExitCode):  # callable as run(store, x, y), outside the guard
+        example.typed_run(example.store, 1, 7)
+    assert example.run_func is example.typed_run  # the former name still works

@@ -56,7 +56,7 @@ def test_a_timeout_beyond_what_a_float_holds_is_out_of_range() -> None:
         (lambda: Example().run(1, -HUGE), r"^y must be in the i32 range .*, got a negative number of about 5,001 digits$"),
         (lambda: ExitCode(HUGE), r"^exit code must be in 0\.\.4294967295, got a number of about 5,001 digits$"),
         (lambda: Example().run(1, 7, fuel=HUGE), r"^fuel must be an integer in 0\.\.\d+, got a number of about 5,001 digits$"),
-        (lambda: parse_int("x", "9" * 5000), r"^x is out of range: 999999999999\.\.\. has 5,000 digits$"),
+        (lambda: parse_int("x", "9" * 5000), r"^x is out of range: 999999999999… has 5,000 digits$"),
     ],
     ids=["x", "y", "exit code", "fuel", "typed text"],
 )

@@ -14,6 +14,15 @@ from earlyexit_tutorial.widgets import stop_panel
 from .conftest import ENDLESS_WAT
 
 
+@pytest.fixture(autouse=True, scope="module")
+def close_panels():
+    """Close this module's panels at its end: ipywidgets keeps every open widget, and a panel its Example."""
+    yield
+    import ipywidgets
+
+    ipywidgets.Widget.close_all()
+
+
 def stdout_of(out) -> str:
     return "".join(o.get("text", "") for o in out.outputs if o.get("output_type") == "stream")
 

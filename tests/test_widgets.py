@@ -17,6 +17,15 @@ from earlyexit_tutorial.widgets import run_panel, stop_panel
 from .conftest import ENDLESS_WAT
 
 
+@pytest.fixture(autouse=True, scope="module")
+def close_panels():
+    """Close this module's panels at its end: ipywidgets keeps every open widget, and a panel its Example."""
+    yield
+    import ipywidgets
+
+    ipywidgets.Widget.close_all()
+
+
 def stdout_of(out) -> str:
     return "".join(o.get("text", "") for o in out.outputs if o.get("output_type") == "stream")
 
@@ -154,3 +163,53 @@ def test_feedback_shows_what_was_typed_as_text_not_markup(typed):
     feedback = ET.fromstring(panel.feedback.value)  # one element: the message is its text, nothing nested
     assert feedback.tag == "span" and list(feedback) == []
     assert feedback.text == f"x must be a whole number, got {typed!r}"
+
+
+# Spins for about x * 2 ms, then calls early_exit: long enough for a click to land during the call.
+SPIN_THEN_EXIT_WAT = """\
+(module
+  (import "env" "early_exit" (func $early_exit))
+  (func (export "run") (param $x i32) (param $y i32) (result i32)
+    (local $n i32)
+    (local.set $n (i32.mul (local.get $x) (i32.const 1000000)))
+    (loop $spin (br_if $spin (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    call $early_exit
+    (i32.add (local.get $x) (local.get $y))))
+"""
+
+
+def wait_busy(example, within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not example._busy.locked() and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert example._busy.locked(), "the background call did not start"
+
+
+def test_a_refused_run_click_changes_nothing_in_the_running_call():
+    example = Example(SPIN_THEN_EXIT_WAT)  # early_exit exits with code 1
+    background = stop_panel(example, x=1000, y=0, timeout=60)
+    panel = run_panel(example)
+    background.start_button.click()
+    wait_busy(example)
+    panel.code.value, panel.behaviour.value = "42", "exit"
+    panel.run_button.click()
+    assert stdout_of(panel.out).startswith("error: this Example is already running a call")
+    background.thread.join(60)
+    assert not background.thread.is_alive()
+    # The running call ends as it began: the refused click did not reach its early_exit.
+    assert stdout_of(background.out) == "Exited early with exit code: 1\n"
+    assert (example.behaviour.value, example.exit_code) == ("exit", 1)
+
+
+def test_a_start_on_a_busy_example_is_refused_before_the_panel_changes_anything():
+    example = Example(ENDLESS_WAT)
+    first, second = stop_panel(example, timeout=30), stop_panel(example, timeout=30)
+    first.start_button.click()
+    wait_busy(example)
+    second.start_button.click()
+    assert stdout_of(second.out).startswith("error: this Example is already running a call")
+    assert second.thread is None and second.status.value == "idle"
+    assert not second.start_button.disabled and second.stop_button.disabled
+    first.stop_button.click()
+    first.thread.join(5)
+    assert stdout_of(first.out) == "Interrupted: stopped by the Stop button\n"
