@@ -42,7 +42,7 @@ def seconds(text: str) -> float:
     return value
 
 
-def watch(wakeup: socket.socket, timeout, engine: wasmtime.Engine, why: list) -> None:
+def watch(wakeup: socket.socket, timeout: float | None, engine: wasmtime.Engine, why: list[str]) -> None:
     """Wait for a Ctrl-C (a byte on `wakeup`) or the deadline, then stop the guest."""
     # None waits for ever; a huge timeout is as good as none (and would overflow the C call).
     wakeup.settimeout(None if timeout is None or timeout > threading.TIMEOUT_MAX else timeout)
@@ -77,7 +77,7 @@ def main() -> int:
     spin = wasmtime.Instance(store, wasmtime.Module(engine, SPIN_WAT), []).exports(store)["spin"]
     store.set_epoch_deadline(1)  # before the watcher starts: its one increment always stops the guest
 
-    why: list = []
+    why: list[str] = []
     threading.Thread(target=watch, args=(wakeup, timeout, engine, why), daemon=True).start()
     print("Running `spin`, a guest that never returns (Ctrl-C stops it)...", flush=True)
     try:
