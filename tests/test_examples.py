@@ -182,3 +182,47 @@ def test_ctrl_c_at_random_moments_stops_the_guest_with_one_line_and_status_130(t
                 proc.communicate()
         where = f"trial {trial}, SIGINT {delay * 1000:.0f} ms after the guest started"
         assert (proc.returncode, stdout, stderr) == (130, "", STOPPED_BY_CTRL_C + "\n"), where
+
+
+def _script_lines_in_traceback(stderr: str) -> list[str]:
+    """The source lines of stop_a_guest.py that a traceback passes through."""
+    lines = stderr.splitlines()
+    return [lines[i + 1].strip() for i, line in enumerate(lines[:-1]) if line.strip().startswith("File ") and STOP_A_GUEST.name in line]
+
+
+@posix_only
+def test_ctrl_c_at_any_moment_of_start_up_is_never_lost(tmp_path):
+    # How long the script takes to reach its guest: the Ctrl-Cs land anywhere in that span.
+    began = time.monotonic()
+    proc = start_and_wait_for_the_guest(tmp_path)
+    span = time.monotonic() - began
+    proc.kill()
+    proc.communicate()
+    rng = random.Random()
+    for trial in range(16):
+        delay = rng.uniform(0.0, span)
+        proc = subprocess.Popen(command(STOP_A_GUEST), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(delay)
+            proc.send_signal(signal.SIGINT)
+            stdout, stderr = proc.communicate(timeout=AFTER_SIGINT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"trial {trial}: SIGINT {delay * 1000:.0f} ms after the start was lost: still running {AFTER_SIGINT} s later")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        where = f"trial {trial}, SIGINT {delay * 1000:.0f} ms after the start: status {proc.returncode}, stderr {stderr!r}"
+        if proc.returncode == 130:
+            # The script's code saw it: one line, whether the guest had started or not.
+            assert stderr == STOPPED_BY_CTRL_C + "\n" and stdout in ("", RUNNING + "\n"), where
+        else:
+            # Before the script's first statements had run (the interpreter starting, or the
+            # script's imports loading wasmtime), Python ends the program its own way: killed by
+            # the signal, a KeyboardInterrupt traceback, or a "Fatal Python error" during site.
+            interpreters_own = (
+                proc.returncode == -signal.SIGINT and (stderr == "" or stderr.rstrip().endswith("KeyboardInterrupt"))
+                or proc.returncode == 1 and stderr.startswith("Fatal Python error: ")
+            )
+            assert interpreters_own, where
+            assert all(line.startswith(("import ", "from ")) for line in _script_lines_in_traceback(stderr)), where
