@@ -2,8 +2,8 @@
 
 The test opens the notebook, waits for a connected idle kernel, runs all cells
 (notebook:run-all-cells), checks that no cell shows an error, then reads what a
-learner reads: the early exit, the C frames of the backtrace and the half-written
-buffer. A screenshot goes to screenshots/03-a-guest-in-c.png.
+learner reads: the early exit, the C frames of the backtrace, the half-written
+buffer, and the package's cells (Example with the learner's tick, guard around a plain call). A screenshot goes to screenshots/03-a-guest-in-c.png.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ NB03 = "03-a-guest-in-c.ipynb"
 
 EARLY_EXIT_LINE = "Exited early with exit code: 1"
 C_FRAMES = "['guest.wasm!finish', 'guest.wasm!work', 'guest.wasm!run']"
+BUDGET_WITH_EXAMPLE = "Exited early with exit code: 2 | steps the host heard of: [0, 1, 2]"
+GUARD_DEADLINE = "spin trapped with TrapCode.INTERRUPT"
 HALF_WRITTEN = "stopped at step 13, code 3: ABCDEFGHIJKLMnopqrstuvwxyz   stack pointer: top - 16"
 
 
-def shown(page, index: int) -> str:
+def shown(page, index: int) -> list[str]:
     """The text a learner sees under the code cell at `index`."""
     return cell_at(page, index).locator(".jp-OutputArea-output").all_inner_texts()
 
@@ -47,6 +49,12 @@ def test_notebook_03_compiles_its_c_guest_and_shows_the_early_exit_and_the_half_
     # Section 3's stopped call (the snapshot cell of section 4 stops at step 13 too).
     stopped = index_of(all_cells, lambda source: "stop_at = 13" in source and "snapshot" not in source)
     assert [text.strip() for text in shown(page, stopped)] == [HALF_WRITTEN]
+
+    # The package's cells: the learner's tick through Example, and the guard around a plain call.
+    example = index_of(all_cells, lambda source: "Example(wasm, imports=" in source)
+    expect(cell_at(page, example).locator(".jp-OutputArea-output").last).to_contain_text(BUDGET_WITH_EXAMPLE)
+    guarded = index_of(all_cells, lambda source: "with guard(" in source)
+    expect(cell_at(page, guarded).locator(".jp-OutputArea-output").first).to_contain_text(GUARD_DEADLINE)
 
     assert not problems(page)
     scroll_to_top(cell_at(page, stopped - 1))
