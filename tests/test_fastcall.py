@@ -16,11 +16,12 @@ from earlyexit_tutorial import (
     ExitCode,
     Interrupted,
     TypedRun,
+    _fastcall,
     compile_guest,
     define_env,
+    typed,
     typed_run,
 )
-from earlyexit_tutorial import _fastcall, typed
 
 # Same import and export as the tutorial's guest; the body after the call is
 # chosen per test to trap in a given way.

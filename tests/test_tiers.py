@@ -57,7 +57,10 @@ def test_a_table_entry_for_a_missing_file_or_test_stops_the_run(monkeypatch):
 def _collect(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:xdist", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"},
     )
 
