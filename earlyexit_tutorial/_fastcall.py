@@ -10,8 +10,9 @@ When the internals are missing, or wasmtime is outside the tested versions,
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from ctypes import byref
-from typing import Any, Callable, Optional
+from typing import Any
 
 import wasmtime
 
@@ -22,8 +23,8 @@ TESTED_MAJORS = (50,)
 FastCall = Callable[[wasmtime.Store, int, int], int]
 
 
-@functools.lru_cache(maxsize=None)
-def wasmtime_version() -> Optional[str]:
+@functools.cache
+def wasmtime_version() -> str | None:
     """The installed wasmtime-py version, or None if it cannot be told."""
     # Imported here: importlib.metadata costs ~25 ms to import, which a
     # one-call command line should not pay (see TypedRun).
@@ -35,7 +36,7 @@ def wasmtime_version() -> Optional[str]:
         return None
 
 
-def version_supported(version: Optional[str]) -> bool:
+def version_supported(version: str | None) -> bool:
     """Tell whether a wasmtime-py version is one the fast path was tested on."""
     try:
         return int((version or "").split(".")[0]) in TESTED_MAJORS
@@ -43,7 +44,7 @@ def version_supported(version: Optional[str]) -> bool:
         return False
 
 
-def _private_parts() -> Optional[dict[str, Any]]:
+def _private_parts() -> dict[str, Any] | None:
     """wasmtime's private pieces the fast path needs, or None if any is missing."""
     try:
         from wasmtime import _bindings, _ffi
@@ -61,7 +62,7 @@ def _private_parts() -> Optional[dict[str, Any]]:
         return None
 
 
-def make_fast_i32_call(func: wasmtime.Func) -> Optional[FastCall]:
+def make_fast_i32_call(func: wasmtime.Func) -> FastCall | None:
     """A call(store, x, y) for an export already checked to be (i32, i32) -> i32, or None."""
     if not version_supported(wasmtime_version()):
         return None
@@ -110,4 +111,3 @@ def make_fast_i32_call(func: wasmtime.Func) -> Optional[FastCall]:
             free.append(buffers)
 
     return call
-

@@ -53,7 +53,7 @@ def test_node_missing_skips_the_row(monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("name", list(interrupts.LATENCY_ROWS))
-def test_interrupt_latencies(name: str) -> None:
+def test_interrupt_latencies(python_sigint_handler, name: str) -> None:
     latencies = interrupts.LATENCY_ROWS[name](2)
     if latencies is None:
         pytest.skip("SIGINT needs the main thread and Python's own handler")

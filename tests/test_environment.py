@@ -1,14 +1,19 @@
-"""environment.yml (conda, Binder) stays in step with pyproject.toml."""
+"""environment.yml (conda, Binder) and the Makefile stay in step with pyproject.toml."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,3 +56,28 @@ def test_shared_pins_agree():
         name = _name(dep)
         if name in pins and dep[len(name) :]:
             assert dep[len(name) :] == pins[name], f"{name}: environment.yml {dep!r} vs pyproject {pins[name]!r}"
+
+
+def _wasmtime_requirement() -> str:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    (requirement,) = [r for r in project["dependencies"] if _name(r) == "wasmtime"]
+    return requirement
+
+
+def test_wasmtime_has_a_floor_and_no_cap_in_pyproject_and_environment_yml():
+    requirement = _wasmtime_requirement()
+    # The only form `make test-oldest` reads, and no upper bound: _fastcall gates itself at run time.
+    assert re.fullmatch(r"wasmtime>=\d+", requirement), requirement
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert [d for d in pip if _name(d) == "wasmtime"] == [requirement]
+
+
+@pytest.mark.skipif(shutil.which("make") is None or os.name == "nt", reason="the Makefile needs make and a POSIX shell")
+def test_make_test_oldest_installs_the_floor_of_pyproject():
+    floor = _wasmtime_requirement().removeprefix("wasmtime>=")
+    dry_run = subprocess.run(
+        ["make", "-n", "-B", ".venv-oldest/.installed"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert f'"wasmtime=={floor}.*"' in dry_run.stdout, dry_run.stdout

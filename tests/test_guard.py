@@ -179,6 +179,7 @@ def test_a_budget_of_one_unit_is_said_in_the_singular() -> None:
 SLEEPY_HOST_KERNEL = textwrap.dedent(
     """
     import os, signal, threading, time
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests run with SIGINT ignored
     from earlyexit_tutorial import Example, Interrupted
     ex = Example(behaviour="return")
     ex.host = lambda: time.sleep(30)
@@ -209,6 +210,7 @@ def test_a_second_ctrl_c_gets_out_of_a_host_that_swallows_the_first() -> None:
     code = textwrap.dedent(
         """
         import os, signal, threading, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests run with SIGINT ignored
         from earlyexit_tutorial import Example, Interrupted
         ex = Example(behaviour="return")
         def stubborn():

@@ -238,7 +238,7 @@ def test_examples_do_not_stop_each_other():
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs POSIX signals")
-def test_sigint_to_the_main_thread_interrupts_the_guest(ex):
+def test_sigint_to_the_main_thread_interrupts_the_guest(python_sigint_handler, ex):
     assert threading.current_thread() is threading.main_thread()
     before = signal_state()
     sent = []
