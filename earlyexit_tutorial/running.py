@@ -12,7 +12,7 @@ from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, compile_guest, load_module
 from .host import HostBehaviour, define_env, host_function
 from .interrupting import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
-from .outcome import OtherError, Outcome, call_run, fuel_units, guarded_outcome, short_error, stop_reason, stopped_because
+from .outcome import OtherError, Outcome, call_run, fuel_units, guarded_outcome, short_error, stopped_because
 from .typed import TypedRun, typed_run
 from .validation import check_i32
 
@@ -52,7 +52,7 @@ def run_guarded(guard: GuardedCall, call: Callable[[], Outcome]) -> Outcome:
             outcome = call()
         except BaseException as error:  # noqa: BLE001 - e.g. KeyboardInterrupt from a host function
             outcome = OtherError(error)
-    return guarded_outcome(outcome, guard)
+    return guarded_outcome(outcome, guard.what_stopped(outcome.error if isinstance(outcome, OtherError) else None))
 
 
 class Example:
@@ -100,9 +100,13 @@ class Example:
                 instance = self.linker.instantiate(self.store, self.module)
             except BaseException as error:  # noqa: BLE001 - a host's KeyboardInterrupt too
                 failure = error
-        reason = stop_reason(failure, guard)  # a Ctrl-C counts even if the start function finished
+        stopped = guard.what_stopped(failure)
+        reason = None if stopped is None else stopped.reason
         if failure is None:
-            if reason is Reason.KERNEL:  # nothing ran long enough to be stopped: an ordinary Ctrl-C
+            # A Ctrl-C counts even if the start function finished: nothing ran long
+            # enough to be stopped, so it is an ordinary one. A deadline or Stop that
+            # came as the start function finished stopped nothing: the instance is whole.
+            if reason is Reason.KERNEL:
                 raise KeyboardInterrupt
             return instance
         if reason is not None:
