@@ -50,8 +50,8 @@ class WatchedCall(Protocol):
     def stop_at_deadline(self) -> None:
         """Stop the call at its deadline (the watcher, under LOCK)."""
 
-    def is_stopped(self) -> bool:
-        """Whether anything stopped the call (a deadline, a Stop, a Ctrl-C)."""
+    def stopped_error(self) -> Optional[BaseException]:
+        """What to raise in a host function of the call once it is stopped: None while it is not."""
 
 
 class GuestStopped(Exception):
@@ -187,7 +187,7 @@ class _Signals:
         if not self.installed or self.wake_sent or not calls:
             return
         innermost = calls[-1]
-        if not innermost.in_host or not innermost.is_stopped():
+        if not innermost.in_host or innermost.stopped_error() is None:
             return
         self.wake_sent = True
         WATCHER.expect_wake()
@@ -199,13 +199,11 @@ class _Signals:
             self.sigint_byte_unread = True
             if self.wake_sent:  # our own signal: the call was stopped already, for its own reason
                 self.wake_sent = False
-                error: BaseException = GuestStopped("the call was stopped while a host function ran")
             else:
                 self.sigint()
-                error = KeyboardInterrupt()
             calls = STACKS.main
-            raise_now = bool(calls) and calls[-1].in_host and calls[-1].is_stopped()
-        if raise_now:
+            error = calls[-1].stopped_error() if calls and calls[-1].in_host else None
+        if error is not None:
             raise error
 
 
@@ -404,9 +402,10 @@ def host_call(host: Callable[[], T]) -> T:
         result = host()
     finally:
         call.in_host = outer
-    if call.is_stopped():
-        # A deadline or Stop came while the host ran (one that slept off the main
-        # thread, or kept on working): back in the guest the next instruction
-        # could return a value before any epoch check. Raising here ends it.
-        raise GuestStopped("the call was stopped while a host function ran")
+    error = call.stopped_error()
+    if error is not None:
+        # A deadline, Stop or Ctrl-C came while the host ran (one that slept off
+        # the main thread, kept on working, or swallowed the interrupt): back in the
+        # guest, the next instruction could return a value before any epoch check.
+        raise error
     return result

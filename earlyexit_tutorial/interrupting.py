@@ -265,7 +265,8 @@ _NEW, _ACTIVE, _DONE = 0, 1, 2
 class GuardedCall:
     """One call into wasm under the guard: `with guard(store) as call:` around it.
 
-    Afterwards `reason` says what stopped the call from outside, if anything.
+    Afterwards `reason` says what stopped the call: DEADLINE, STOP or KERNEL, or
+    FUEL when wasmtime's out-of-fuel trap left the `with` block; None if nothing did.
     """
 
     __slots__ = ("store", "stopper", "timeout", "fuel", "deadline", "reason", "in_host", "_main", "_state", "_outer", "_inner")
@@ -318,8 +319,10 @@ class GuardedCall:
             raise
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, error: object, traceback: object) -> None:
         self._leave()
+        if self.reason is None and isinstance(error, wasmtime.Trap) and error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
+            self.reason = Reason.FUEL  # the guest's own doing, but `call.reason` tells every way a call was cut short
 
     def _leave(self) -> None:
         main = self._main
@@ -346,9 +349,14 @@ class GuardedCall:
             elif self._state is _NEW and self.reason is None:
                 self.reason = Reason.STOP
 
-    def is_stopped(self) -> bool:
-        """Whether a deadline, a Stop or a Ctrl-C stopped this call (fuel is the guest's own doing)."""
-        return self.reason is not None
+    def stopped_error(self) -> Optional[BaseException]:
+        """What a host function of this call raises once a deadline, Stop or Ctrl-C stopped it; None while not."""
+        reason = self.reason
+        if reason is None:
+            return None
+        if reason is Reason.KERNEL:
+            return KeyboardInterrupt()  # as Python's own handler would: a cell's or a script's code may expect it
+        return GuestStopped(f"the call was stopped ({reason}) while a host function ran")
 
     def what_stopped(self, error: Optional[BaseException]) -> Optional[StopReport]:
         """What stopped the call, given the error it ended with (None if it ended normally); None: nothing did."""
@@ -356,14 +364,16 @@ class GuardedCall:
         if reason is not Reason.KERNEL and isinstance(error, wasmtime.Trap):
             # A keyboard interrupt outranks the rest: the learner pressed it, and the outcome must say so.
             if error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
-                return StopReport(Reason.FUEL, error, fuel_consumed=self.fuel - self.store.get_fuel())
-            if error.trap_code == wasmtime.TrapCode.INTERRUPT and reason is None:
+                reason = Reason.FUEL
+            elif error.trap_code == wasmtime.TrapCode.INTERRUPT and reason is None:
                 reason = Reason.STOP  # someone moved the engine's epoch by hand
         if reason is None:
             return None
         if error is None:  # it finished as it was stopped: still a stopped call, never "returned"
-            error = KeyboardInterrupt() if reason is Reason.KERNEL else GuestStopped(f"the call was stopped ({reason})")
-        return StopReport(reason, error, timeout=self.timeout)
+            error = self.stopped_error()
+        if reason is Reason.FUEL:
+            return StopReport(reason, error, fuel_consumed=self.fuel - self.store.get_fuel())  # type: ignore[arg-type]
+        return StopReport(reason, error, timeout=self.timeout)  # type: ignore[arg-type]
 
     def _mark_stopped(self, reason: Reason) -> None:
         # Under the lock. A keyboard interrupt outranks what came before it.
