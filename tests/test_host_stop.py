@@ -65,8 +65,8 @@ def test_a_deadline_leaves_a_sleeping_host_at_once() -> None:
 
 def test_stop_leaves_a_sleeping_host_at_once() -> None:
     example = sleeping_example(4)
+    start = time.monotonic()  # before the timer starts, so elapsed >= 0.3 holds
     threading.Timer(0.3, example.stop).start()
-    start = time.monotonic()
     outcome = example.run(1, 7, timeout=None)
     elapsed = time.monotonic() - start
     assert isinstance(outcome, Interrupted) and outcome.reason == "stop", outcome
@@ -115,8 +115,8 @@ def test_stopping_the_outer_example_stops_the_one_running_in_its_host() -> None:
     inner_outcomes: list = []
     # The inner deadline only ends the test should the outer stop be lost.
     outer.host = lambda: inner_outcomes.append(inner.run(0, 0, timeout=5))
-    threading.Timer(0.3, outer.stop).start()
     start = time.monotonic()
+    threading.Timer(0.3, outer.stop).start()
     outcome = outer.run(1, 7, timeout=None)
     elapsed = time.monotonic() - start
     assert isinstance(outcome, Interrupted) and outcome.reason == "stop", outcome  # had no effect before
@@ -163,11 +163,11 @@ STRESS_CHILD = textwrap.dedent(
         if i % 2:
             def host(nap=nap):
                 in_host.set()
-                time.sleep(nap + 0.2)
+                time.sleep(nap + 0.5)
         else:
             def host(nap=nap):
                 in_host.set()
-                end = time.monotonic() + nap + 0.05
+                end = time.monotonic() + nap + 0.3
                 while time.monotonic() < end:
                     pass
         example.host = host
