@@ -225,7 +225,7 @@ class Stopper:
         # Under the lock. The epoch is the engine's: moving it stops every call
         # running on it, so each is told why.
         for call in list(self._active):
-            call._mark_stopped(reason)
+            call.stopped_for(reason)
         self.engine.increment_epoch()
         if reason is not Reason.KERNEL:  # a Ctrl-C reaches a host function by itself
             _watcher.SIGNALS.wake_host()
@@ -345,7 +345,7 @@ class GuardedCall:
         """Stop this call's guest, from any thread (reason STOP); before the call begins it begins stopped."""
         with _watcher.LOCK:
             if self._state is _ACTIVE:
-                self.stopper._stop_active(Reason.STOP)
+                self.stopper.stop(Reason.STOP)
             elif self._state is _NEW and self.reason is None:
                 self.reason = Reason.STOP
 
@@ -375,8 +375,9 @@ class GuardedCall:
             return StopReport(reason, error, fuel_consumed=self.fuel - self.store.get_fuel())  # type: ignore[arg-type]
         return StopReport(reason, error, timeout=self.timeout)  # type: ignore[arg-type]
 
-    def _mark_stopped(self, reason: Reason) -> None:
-        # Under the lock. A keyboard interrupt outranks what came before it.
+    def stopped_for(self, reason: Reason) -> None:
+        """Record that `reason` stopped this call, and stop the calls nested in it (under the lock; its Stopper moves the epoch)."""
+        # A keyboard interrupt outranks what came before it.
         if self._state is _DONE or self.reason is reason:
             return
         if self.reason is None or reason is Reason.KERNEL:
@@ -384,18 +385,18 @@ class GuardedCall:
         inner = self._inner
         if inner is not None and inner.reason is None:
             # The call running in this one's host function: this guest cannot go on until it ends.
-            inner.stopper._stop_active(reason)
+            inner.stopper.stop(reason)
 
     def stop_for_ctrl_c(self) -> None:
         """Stop this call for a Ctrl-C (under the lock, maybe inside a locked block of this thread)."""
         # Straight to the call, not through the Stopper: the call may be half-way
         # out of its Stopper's list when the handler runs.
-        self._mark_stopped(Reason.KERNEL)
+        self.stopped_for(Reason.KERNEL)
         self.stopper.engine.increment_epoch()
 
     def stop_at_deadline(self) -> None:
         """Stop this call at its deadline (the watcher, under the lock)."""
-        self.stopper._stop_active(Reason.DEADLINE)
+        self.stopper.stop(Reason.DEADLINE)
 
 
 def guard(store: wasmtime.Store, *, timeout: Optional[float] = DEFAULT_TIMEOUT, fuel: Optional[int] = None) -> GuardedCall:
