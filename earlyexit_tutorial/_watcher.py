@@ -35,6 +35,10 @@ MAIN_THREAD = threading.main_thread().ident
 # from hanging the call).
 WAKE_PATIENCE = 1.0
 
+# While calls keep coming, the watcher looks at the deadlines this often (seconds)
+# instead of being woken for each new one.
+HEARTBEAT = 1.0
+
 T = TypeVar("T")
 
 
@@ -154,9 +158,11 @@ class _Signals:
         # with False: an owner that asked for warnings loses the warning about a full fd
         # (the byte is dropped either way), and one that asked for none gets none.
         _signal.set_wakeup_fd(self.previous_fd, warn_on_full_buffer=False)
-        with LOCK:
-            WATCHER.forget_wakes()
-            forward = WATCHER.take_forwarded()
+        forward = b""
+        if WATCHER.has_leftovers():
+            with LOCK:
+                WATCHER.forget_wakes()
+                forward = WATCHER.take_forwarded()
         if forward and self.previous_fd >= 0:
             _write_to_fd(self.previous_fd, forward)
         handler, self.previous_handler = self.previous_handler, None
@@ -258,6 +264,7 @@ class _Watcher:
         self._thread: Optional[threading.Thread] = None
         self._deadlines: dict[WatchedCall, float] = {}
         self._wake_at = math.inf  # when the thread wakes next if nothing pokes it
+        self._added = False  # a deadline was added since the thread last looked
         self._forward = bytearray()  # other signals' bytes, for the previous wakeup fd
         self._wake_bytes = 0  # SIGINT bytes our own wake signals will write: not a Ctrl-C
 
@@ -282,6 +289,7 @@ class _Watcher:
         if self._thread is None:
             self.start()
         self._deadlines[call] = call.deadline
+        self._added = True
         if call.deadline < self._wake_at:
             self.poke()
 
@@ -335,6 +343,10 @@ class _Watcher:
         taken = SIGNALS.sigint()
         return resend and not taken
 
+    def has_leftovers(self) -> bool:
+        """Whether other signals' bytes or expected wake bytes remain (read without the lock: a hint)."""
+        return bool(self._forward) or self._wake_bytes != 0
+
     def take_forwarded(self) -> bytes:
         """The other signals' bytes read so far (under LOCK), to pass on."""
         data, self._forward = bytes(self._forward), bytearray()
@@ -343,8 +355,15 @@ class _Watcher:
     def _loop(self) -> None:
         while True:
             with LOCK:
-                self._wake_at = min(self._deadlines.values(), default=math.inf)
-                wait = self._wake_at - time.monotonic()
+                wake_at = min(self._deadlines.values(), default=math.inf)
+                if wake_at == math.inf and self._added:
+                    # Calls come and go faster than the thread looks: rather than be poked
+                    # (a system call and a thread switch) for each, look again in a while;
+                    # a call whose deadline is sooner than that still pokes.
+                    wake_at = time.monotonic() + HEARTBEAT
+                self._added = False
+                self._wake_at = wake_at
+                wait = wake_at - time.monotonic()
             # select() refuses very long waits; waking once an hour costs nothing.
             select.select([self._reader], [], [], None if wait == math.inf else max(0.0, min(wait, 3600.0)))
             with LOCK:

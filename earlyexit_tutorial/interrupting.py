@@ -326,13 +326,14 @@ class GuardedCall:
 
     def _leave(self) -> None:
         main = self._main
-        if main:
+        if main and _watcher.SIGNALS.wake_sent:
             _watcher.SIGNALS.await_wake()
         with _watcher.LOCK:
             if main:
                 _watcher.SIGNALS.unregister(self)
             self.stopper.unregister(self)
-            _watcher.WATCHER.remove(self)
+            if self.deadline != math.inf:
+                _watcher.WATCHER.remove(self)
             outer = self._outer
             if outer is not None and outer._inner is self:
                 outer._inner = None
