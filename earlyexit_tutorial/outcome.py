@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Protocol, Union
 
 import wasmtime
 
@@ -141,8 +141,16 @@ def fuel_units(amount: Optional[int]) -> str:
     return f"{amount} unit{'' if amount == 1 else 's'}"
 
 
-def guarded_outcome(outcome: Outcome, stopped: Optional[StopReport]) -> Outcome:
+class StopReporter(Protocol):
+    """A guard, as the outcomes see it: it says what stopped its call."""
+
+    def what_stopped(self, error: Optional[BaseException]) -> Optional[StopReport]:
+        """What stopped the call, given the error it ended with; None: nothing did."""
+
+
+def guarded_outcome(outcome: Outcome, guard: StopReporter) -> Outcome:
     """The outcome of a guarded call: `outcome`, or Interrupted when the guard reports what stopped it."""
+    stopped = guard.what_stopped(outcome.error if isinstance(outcome, OtherError) else None)
     if stopped is None:
         return outcome
     return Interrupted(stopped.reason, stopped.error, timeout=stopped.timeout, fuel_consumed=stopped.fuel_consumed)

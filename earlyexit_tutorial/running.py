@@ -52,7 +52,7 @@ def run_guarded(guard: GuardedCall, call: Callable[[], Outcome]) -> Outcome:
             outcome = call()
         except BaseException as error:  # noqa: BLE001 - e.g. KeyboardInterrupt from a host function
             outcome = OtherError(error)
-    return guarded_outcome(outcome, guard.what_stopped(outcome.error if isinstance(outcome, OtherError) else None))
+    return guarded_outcome(outcome, guard)
 
 
 class Example:
