@@ -13,7 +13,6 @@ import math
 import os
 import select
 import signal
-import socket
 import sys
 import threading
 import time
@@ -23,7 +22,13 @@ from typing import Any, Callable, Optional, Protocol, TypeVar
 # them directly keeps the handler swap around ~2 µs per call instead of ~8.
 # `_signal` is CPython's C module behind `signal`, on every system.
 import _signal  # type: ignore[import-not-found]
+import _socket
 import _thread
+
+# POSIX has socketpair() in C: `_socket`'s costs the command line's cold start
+# 0.5 ms, the `socket` module's ~3 ms. Windows has none; there the socket
+# module emulates it over loopback (a test forces that path on POSIX too).
+_C_SOCKETPAIR = getattr(_socket, "socketpair", None)
 
 # One lock for which calls are active, their deadlines and the signal state.
 # Re-entrant: the SIGINT handler may run on the main thread inside a locked block.
@@ -227,6 +232,8 @@ def _write_to_fd(fd: int, data: bytes) -> None:
     """Pass signal bytes on to a wakeup fd (a socket on Windows, where os.write cannot reach it)."""
     try:
         if os.name == "nt":
+            import socket
+
             sock = socket.socket(fileno=fd)
             try:
                 sock.send(data)
@@ -263,6 +270,8 @@ class _Watcher:
     def __init__(self) -> None:
         self._thread: Optional[threading.Thread] = None
         self._deadlines: dict[WatchedCall, float] = {}
+        self._reader: _socket.socket
+        self._writer: _socket.socket
         self._wake_at = math.inf  # when the thread wakes next if nothing pokes it
         self._added = False  # a deadline was added since the thread last looked
         self._forward = bytearray()  # other signals' bytes, for the previous wakeup fd
@@ -380,11 +389,16 @@ class _Watcher:
                 _thread.interrupt_main(signal.SIGINT)
 
 
-def _nonblocking_pair() -> tuple[socket.socket, socket.socket]:
+def _nonblocking_pair() -> tuple[_socket.socket, _socket.socket]:
     """A (read, write) pair of non-blocking sockets for the wakeup fd."""
     # Sockets, not a pipe: on Windows set_wakeup_fd takes only a socket and
     # select() waits only on sockets; one kind on every system keeps one path.
-    reader, writer = socket.socketpair()
+    if _C_SOCKETPAIR is not None:
+        reader, writer = _C_SOCKETPAIR()
+    else:
+        import socket
+
+        reader, writer = socket.socketpair()
     reader.setblocking(False)
     writer.setblocking(False)
     return reader, writer

@@ -89,3 +89,44 @@ def test_a_wakeup_fd_set_without_warnings_gets_none_after_the_guard() -> None:
     assert done.stdout.splitlines() == ["Exited early with exit code: 1", "signalled"], done.stderr
     assert "Exception ignored" not in done.stderr and "BlockingIOError" not in done.stderr, done.stderr
     assert done.stderr == ""
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="sends the test's signals the POSIX way")
+def test_the_socket_modules_pair_windows_uses_serves_the_guard_as_well() -> None:
+    # Windows has no socketpair() in C: the socket module emulates it. Forced here, the guard
+    # still takes a Ctrl-C, a deadline, a Stop during a sleeping host, and passes other signals on.
+    code = textwrap.dedent(
+        """
+        import os, signal, socket, sys, threading, time
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        from earlyexit_tutorial import _watcher
+        _watcher._C_SOCKETPAIR = None  # as on Windows
+        from earlyexit_tutorial import Example
+        from earlyexit_tutorial.endless import LOOPING_WAT
+        spinner = Example(LOOPING_WAT)
+        print(spinner.run(0, 0, timeout=0.2).reason)
+        threading.Timer(0.2, os.kill, args=(os.getpid(), signal.SIGINT)).start()
+        print(spinner.run(0, 0, timeout=None).reason)
+        sleeper = Example(behaviour="return")
+        sleeper.host = lambda: time.sleep(5)
+        threading.Timer(0.2, sleeper.stop).start()
+        start = time.monotonic()
+        print(sleeper.run(1, 7, timeout=None).reason, time.monotonic() - start < 2)
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)
+        writer.setblocking(False)
+        signal.set_wakeup_fd(writer.fileno())
+        signal.signal(signal.SIGUSR1, lambda *args: None)
+        def host():
+            os.kill(os.getpid(), signal.SIGUSR1)
+            time.sleep(0.05)
+        sleeper.host = host
+        print(sleeper.run(1, 7).message)
+        print(list(reader.recv(100)) == [signal.SIGUSR1], type(_watcher.WATCHER._reader).__module__)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stderr == ""
+    assert done.stdout.splitlines() == [
+        "deadline", "kernel", "stop True", "Expected early termination with `ExitCode`, found: 8", "True socket",
+    ]
