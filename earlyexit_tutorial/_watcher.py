@@ -114,8 +114,11 @@ class _Signals:
         """Before the main thread's outermost call: install our handler and wakeup fd."""
         if STACKS.main or self.installed:
             return  # nested in a host function: the outermost call's swap covers it
-        if _signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
-            return  # whoever ignores Ctrl-C (a background job, say) keeps ignoring it
+        current = _signal.getsignal(signal.SIGINT)
+        if current is None or current == signal.SIG_IGN:
+            # Whoever ignores Ctrl-C (a background job, say) keeps ignoring it; a
+            # handler set outside Python (None here) could not be put back.
+            return
         try:
             WATCHER.start()
             self.ctrl_c_between_calls = self.sigint_byte_unread = self.wake_sent = False
@@ -171,13 +174,15 @@ class _Signals:
         if forward and self.previous_fd >= 0:
             _write_to_fd(self.previous_fd, forward)
         handler, self.previous_handler = self.previous_handler, None
-        _signal.signal(signal.SIGINT, handler)
+        # Not installed from here on, before the swap: should Python's own handler
+        # raise KeyboardInterrupt right after it, the state is already true.
         self.installed = False
+        _signal.signal(signal.SIGINT, handler)
         if self.ctrl_c_between_calls:
             self.ctrl_c_between_calls = False
             raise KeyboardInterrupt
 
-    def sigint(self) -> bool:
+    def sigint(self, *, in_handler: bool = False) -> bool:
         """A Ctrl-C arrived (under LOCK): stop every guarded call of the main thread.
 
         Returns False when no guarded call was there to take it.
@@ -187,8 +192,11 @@ class _Signals:
             for call in calls:
                 call.stop_for_ctrl_c()
             return True
-        if self.installed:
-            self.ctrl_c_between_calls = True  # entering or leaving: raised once the old handler is back
+        # Our handler runs only while swapped in, so with no call registered this is
+        # entering or leaving: raised once the old handler is back. The watcher may
+        # read a byte later, when Python's own handler has had the Ctrl-C already.
+        if in_handler or self.installed:
+            self.ctrl_c_between_calls = True
             return True
         return False
 
@@ -211,7 +219,7 @@ class _Signals:
             if self.wake_sent:  # our own signal: the call was stopped already, for its own reason
                 self.wake_sent = False
             else:
-                self.sigint()
+                self.sigint(in_handler=True)
             calls = STACKS.main
             error = calls[-1].stopped_error() if calls and calls[-1].in_host else None
         if error is not None:

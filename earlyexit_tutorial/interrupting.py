@@ -326,7 +326,7 @@ class GuardedCall:
 
     def _leave(self) -> None:
         main = self._main
-        if main and _watcher.SIGNALS.wake_sent:
+        if main:
             _watcher.SIGNALS.await_wake()
         with _watcher.LOCK:
             if main:
