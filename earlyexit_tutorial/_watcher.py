@@ -105,7 +105,7 @@ class _Signals:
     def __init__(self) -> None:
         self.installed = False  # our handler and wakeup fd are in place
         self.previous_handler: Any = None
-        self.previous_fd = -1
+        self.previous_fd: Optional[int] = None  # None: the wakeup fd is not ours to put back
         self.ctrl_c_between_calls = False  # a Ctrl-C came while installed but no call was registered
         self.sigint_byte_unread = False  # on_sigint ran: its byte may still wait in the wakeup socket
         self.wake_sent = False  # our own SIGINT, sent to leave a stopped host function, not handled yet
@@ -122,6 +122,7 @@ class _Signals:
         try:
             WATCHER.start()
             self.ctrl_c_between_calls = self.sigint_byte_unread = self.wake_sent = False
+            self.previous_fd = None
             self.previous_handler = _signal.signal(signal.SIGINT, self.on_sigint)
             self.installed = True
             self.previous_fd = _signal.set_wakeup_fd(WATCHER.write_fd, warn_on_full_buffer=False)
@@ -165,14 +166,16 @@ class _Signals:
         # Python cannot tell which warn_on_full_buffer the previous fd had, so it comes back
         # with False: an owner that asked for warnings loses the warning about a full fd
         # (the byte is dropped either way), and one that asked for none gets none.
-        _signal.set_wakeup_fd(self.previous_fd, warn_on_full_buffer=False)
+        previous_fd, self.previous_fd = self.previous_fd, None
+        if previous_fd is not None:
+            _signal.set_wakeup_fd(previous_fd, warn_on_full_buffer=False)
         forward = b""
         if WATCHER.has_leftovers():
             with LOCK:
                 WATCHER.forget_wakes()
                 forward = WATCHER.take_forwarded()
-        if forward and self.previous_fd >= 0:
-            _write_to_fd(self.previous_fd, forward)
+        if forward and previous_fd is not None and previous_fd >= 0:
+            _write_to_fd(previous_fd, forward)
         handler, self.previous_handler = self.previous_handler, None
         # Not installed from here on, before the swap: should Python's own handler
         # raise KeyboardInterrupt right after it, the state is already true.

@@ -343,7 +343,10 @@ class GuardedCall:
             _watcher.SIGNALS.swap_out()
 
     def stop(self) -> None:
-        """Stop this call's guest, from any thread (reason STOP); before the call begins it begins stopped."""
+        """Stop this call's guest, from any thread (reason STOP); before the call begins it begins stopped.
+
+        The epoch is the engine's, so every guarded call running on that engine stops with it.
+        """
         with _watcher.LOCK:
             if self._state is _ACTIVE:
                 self.stopper.stop(Reason.STOP)
