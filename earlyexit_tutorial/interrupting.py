@@ -301,14 +301,15 @@ class GuardedCall:
             with _watcher.LOCK:
                 self._state = _ACTIVE
                 outer = _watcher.STACKS.push(self)
-                if isinstance(outer, GuardedCall):
+                pending = stopper.register(self)  # a stop() pressed while the call was announced
+                if self.reason is None:  # not stop()ped before it began
+                    self.reason = pending
+                if isinstance(outer, GuardedCall):  # it runs in outer's host function
                     self._outer, outer._inner = outer, self
-                pending = stopper.register(self)
+                    if self.reason is None:
+                        self.reason = outer.reason
                 if main:
                     _watcher.SIGNALS.register(self)
-                if self.reason is None:
-                    # stop() before the call began, or the call it runs in is stopped already.
-                    self.reason = pending or (outer.reason if isinstance(outer, GuardedCall) else None)
                 if self.reason is not None:
                     store.set_epoch_deadline(0)  # traps at the guest's first check, on this store alone
                 if self.timeout is not None:

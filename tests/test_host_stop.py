@@ -203,3 +203,25 @@ def test_deadlines_and_stops_at_random_moments_in_a_host_end_cleanly() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stderr == ""
     assert done.stdout.splitlines() == ["ok"] * trials + ["Exited early with exit code: 1"]
+
+
+def test_an_example_started_in_the_host_of_a_stopped_call_begins_stopped() -> None:
+    # Off the main thread nothing cuts the host short: once its call is stopped, a guest
+    # it starts would otherwise keep the stopped call waiting until its own deadline.
+    outer = Example(behaviour="return")
+    inner = Example(LOOPING_WAT)
+    inner_outcomes: list = []
+
+    def host() -> None:
+        outer.stop()
+        inner_outcomes.append(inner.run(0, 0, timeout=5))
+
+    outer.host = host
+    outcomes: list = []
+    start = time.monotonic()
+    worker = threading.Thread(target=lambda: outcomes.append(outer.run(1, 7, timeout=None)))
+    worker.start()
+    worker.join(10)
+    assert [o.reason for o in inner_outcomes] == ["stop"]
+    assert [o.reason for o in outcomes] == ["stop"]
+    assert time.monotonic() - start < SLACK
