@@ -1,4 +1,4 @@
-"""Rows a and b: what one call of run(1, 7) costs, returning normally or exiting early."""
+"""What one call of run(1, 7) costs, returning normally or exiting early, through each path and guard."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from unittest import mock
 
 import wasmtime
 
-from earlyexit_tutorial import GUEST_WAT, Example, ExitCode, TypedRun, call_run, typed
+from earlyexit_tutorial import GUEST_WAT, Example, ExitCode, TypedRun, call_run, cost, guard, interruptible_engine, typed
 from earlyexit_tutorial.interrupting import UNLIMITED_FUEL
 
 from .stats import Summary, per_call_us, summarize
@@ -81,6 +81,47 @@ def guard_costs(*, repeat: int = 7, min_time: float = 0.05) -> dict[str, dict[st
             if type(outcome).__name__ != expected:
                 raise AssertionError(f"{stmt} gave {outcome!r} in the {arm} arm")
             costs[name][arm] = per_call_us(stmt, namespace, repeat=repeat, min_time=min_time)
+    return costs
+
+
+# The learner's own call under guard(): the same statements, inside `with guard(store):`.
+GUARDED_STATEMENTS = {
+    "normal": "with guard(store):\n    run(store, 1, 7)",
+    "exit": "try:\n    with guard(store):\n        run(store, 1, 7)\nexcept ExitCode:\n    pass",
+}
+
+
+def guard_api_costs(*, repeat: int = 7, min_time: float = 0.05) -> dict[str, dict[str, Summary]]:
+    """Microseconds per call of a learner's own wasmtime.Func run, plain and inside guard(), per arm."""
+    engine = interruptible_engine()
+    store = wasmtime.Store(engine)
+    arm_now = ["normal"]
+
+    def early_exit() -> None:  # the learner's own host function, no package code around it
+        if arm_now[0] == "exit":
+            raise ExitCode(1)
+
+    host = wasmtime.Func(store, wasmtime.FuncType([], []), early_exit)
+    run = wasmtime.Instance(store, wasmtime.Module(engine, GUEST_WAT), [host]).exports(store)["run"]
+    # The plain call needs what guard() would set: fuel and an epoch deadline (set before each round).
+    namespace = {"run": run, "store": store, "guard": guard, "ExitCode": ExitCode}
+    costs: dict[str, dict[str, Summary]] = {"plain": {}, "guarded": {}}
+    for arm in STATEMENTS:
+        arm_now[0] = arm
+        store.set_fuel(UNLIMITED_FUEL)
+        store.set_epoch_deadline(1)
+        _check(run, store, arm)
+        # Round after round of both, rather than one then the other: a busy moment of
+        # the machine then touches both alike, and their difference stays meaningful.
+        plain_rounds: list[float] = []
+        guarded_rounds: list[float] = []
+        for _ in range(repeat):
+            store.set_fuel(UNLIMITED_FUEL)  # guard() gave each call a budget of its own: the plain call gets it back
+            store.set_epoch_deadline(1)
+            plain_rounds += cost.per_call_us(STATEMENTS[arm], namespace, repeat=1, min_time=min_time)
+            guarded_rounds += cost.per_call_us(GUARDED_STATEMENTS[arm], namespace, repeat=1, min_time=min_time)
+        costs["plain"][arm] = summarize(plain_rounds)
+        costs["guarded"][arm] = summarize(guarded_rounds)
     return costs
 
 

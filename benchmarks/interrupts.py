@@ -1,4 +1,4 @@
-"""Row c: how long a guest that loops forever takes to give control back once interrupted."""
+"""How long a guest that loops forever takes to give control back once interrupted."""
 
 from __future__ import annotations
 

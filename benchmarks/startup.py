@@ -1,4 +1,4 @@
-"""Rows d and e: running the notebooks headless, and the command line's cold start."""
+"""Running the notebooks headless, and the command line's cold start."""
 
 from __future__ import annotations
 

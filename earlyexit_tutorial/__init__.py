@@ -27,7 +27,9 @@ _LAZY = {
     "Reason": "interrupting",
     "Stopper": "interrupting",
     "call_interruptibly": "running",
+    "guard": "interrupting",
     "interruptible_config": "interrupting",
+    "interruptible_engine": "interrupting",
     "ExitCode": "exit_code",
     "GUEST_WAT": "guest",
     "ModuleError": "guest",
@@ -64,7 +66,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__
     from .exit_code import ExitCode
     from .guest import GUEST_WAT, ModuleError, compile_guest, load_module
     from .host import HostFailure, define_env, early_exit
-    from .interrupting import GuardedCall, NotInterruptible, Reason, Stopper, interruptible_config
+    from .interrupting import GuardedCall, NotInterruptible, Reason, Stopper, guard, interruptible_config, interruptible_engine
     from .outcome import ExitedEarly, Interrupted, OtherError, Returned, call_run, trap_report
     from .running import Example, ExampleBusy, StartStopped, call_interruptibly, run_example, run_guarded
     from .selfcheck import check_answers

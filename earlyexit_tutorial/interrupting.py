@@ -1,35 +1,65 @@
 """Interrupting from outside: one guard around every call into WebAssembly.
 
-The guard keeps the guest on the calling thread and lets four things end it:
-a deadline, a fuel budget, `Stopper.stop()` (the Stop button) and Ctrl-C (the
-kernel's stop button). Its protocol, which every call into wasm follows:
+The problem. A guest that loops forever holds the calling thread inside
+wasmtime's native code. No Python code runs on that thread until the guest
+returns, so neither a timer, nor a Stop button, nor JupyterLab's stop button
+(SIGINT) can reach it the ordinary Python way. The guard must let four things
+end such a call cleanly: a deadline, a fuel budget, a Stop (`call.stop()`,
+`Stopper.stop()`) and Ctrl-C; leave the store usable; and cost a few
+microseconds per call, since `Example.run` puts it around every call.
 
-- Entering, `GuardedCall` sets the store's fuel and an epoch deadline of one
-  tick, then registers the call as active with its Stopper. From then on,
-  moving the engine's epoch (`Stopper.stop`) traps the guest with INTERRUPT.
-  Every change to which calls are active happens under one lock, so a stop
-  meant for a finished call can never move the epoch under the next one.
+What doesn't work, and why.
+
+- A Python signal handler alone: CPython runs it between two bytecodes of the
+  main thread, and a thread inside wasm runs none. Ctrl-C would be seen only
+  once the guest returns, which an endless guest never does.
+- A thread per call (the guest on a worker, the caller waiting): correct, but
+  starting a thread costs 80-120 µs, ten times a typed call, and the guest
+  then runs off the thread the learner called it from.
+- Installing our SIGINT handler once, at import: it would replace the handler
+  of whoever else owns Ctrl-C (IPython, trio, a web server) for the whole
+  process, even while no guest runs. So the handler and the wakeup fd are
+  swapped in by the outermost guarded call and put back when it ends (~2 µs).
+- Raising KeyboardInterrupt from the handler wherever it runs: during a call
+  it may run inside wasmtime's ctypes trampoline, where an exception is lost
+  or crashes the process. It raises only inside a host function's body.
+
+The design. Entering, `GuardedCall` sets the store's fuel and an epoch
+deadline of one tick, then registers itself with its `Stopper` (one per
+engine) and with the calls of its thread. Moving the engine's epoch
+(`Stopper.stop`) then traps the guest with INTERRUPT. Every change to which
+calls are active happens under one lock, so a stop meant for a finished call
+can never move the epoch under the next one.
+
 - Deadlines: one long-lived watcher thread sleeps until the earliest deadline
   of the active calls and then stops that call. No thread per call.
-- Ctrl-C, on the main thread only: the outermost guarded call swaps in a
-  SIGINT handler that does not raise, and points `signal.set_wakeup_fd` at a
-  pipe the watcher reads. While the main thread is inside wasm no Python
-  handler can run, but the C-level handler still writes the signal number to
-  that pipe, so the watcher stops the call. When Python code runs during the
-  call (a host function, wasmtime's trampoline), the handler itself stops it.
-  It raises KeyboardInterrupt only inside the learner's host function body,
-  where wasmtime turns it into a trap (a sleeping host is left at once); a
-  KeyboardInterrupt anywhere in wasmtime's ctypes trampoline would crash.
-  Leaving, the guard restores the previous handler and wakeup fd, and forwards
-  any other signal's byte to the previous wakeup fd. A Ctrl-C that came while
-  no call was active (entering or leaving) is raised as KeyboardInterrupt once
-  the previous handler is back, so no interrupt is lost. (Nor is one that
-  Python would drop because it was raised inside a finalizer: the watcher
-  sends it again.) An ignored SIGINT stays ignored.
-- On other threads the signal part is skipped; deadline, fuel and stop() work.
+- Ctrl-C, on the main thread only: the outermost call swaps in a SIGINT
+  handler and points `signal.set_wakeup_fd` at a socket the watcher reads.
+  While the main thread is inside wasm, the C-level handler still writes the
+  signal number to that socket, and the watcher stops the call. When Python
+  code runs during the call, the handler itself stops it, and raises
+  KeyboardInterrupt if it runs inside a host function (a sleeping host is left
+  at once; wasmtime turns the exception into a trap). A Ctrl-C while no call is
+  registered (entering or leaving) is raised once the previous handler is
+  back, so none is lost. An ignored SIGINT stays ignored.
+- A deadline or Stop while a host function runs: no wasm runs to see the
+  epoch, and a guest that returns right after the host call would never see
+  it. On the main thread the guard sends SIGINT to it, and the handler raises
+  GuestStopped inside the host (a sleeping host is left at once); on any
+  thread, `host_call` raises GuestStopped when the host returns. A stopped call
+  also stops every guarded call nested inside it (an Example run from a host
+  function). A call the guard stopped is reported as stopped, never as
+  returned.
+- Other threads skip the signal part; deadline, fuel and stop() work there.
 
-The watcher, the lock and the handler live in `_watcher.py`. The watcher waits
-on a pipe with select(), which is POSIX; so is the tutorial.
+Known failure cases. A host function on another thread than the main one is
+left only when it returns. A Ctrl-C that lands within microseconds of our own
+wake signal merges with it (POSIX merges two pending SIGINTs) and is reported
+as the deadline or Stop that sent it. The previous wakeup fd comes back with
+`warn_on_full_buffer=False`, whatever its owner chose: Python cannot tell. Stopping
+one call moves its engine's epoch, so it stops every guarded call on that engine.
+
+The watcher, the per-thread calls and the handler live in `_watcher.py`.
 """
 
 from __future__ import annotations
@@ -41,12 +71,12 @@ import threading
 import time
 import weakref
 from enum import Enum
-from typing import Any, Optional
+from typing import Optional
 
 import wasmtime
 
-from . import _watcher as w
-from ._watcher import host_call  # noqa: F401 - for the Example's host trampoline
+from . import _watcher
+from ._watcher import GuestStopped, host_call  # noqa: F401 - host_call: for the Example's host trampoline
 from .validation import shown
 
 # Every call the tutorial makes for the learner has a deadline, so no cell and
@@ -61,7 +91,7 @@ class Reason(str, Enum):
     """What stopped a guarded call from outside."""
 
     DEADLINE = "deadline"  # the watcher, at the call's deadline
-    STOP = "stop"  # Stopper.stop(), e.g. the Stop button
+    STOP = "stop"  # Stopper.stop() or call.stop(), e.g. the Stop button
     KERNEL = "kernel"  # Ctrl-C or the kernel's stop button (SIGINT)
     FUEL = "fuel"  # the guest spent its fuel budget
 
@@ -98,7 +128,7 @@ def check_interruptible(engine: wasmtime.Engine) -> None:
         store.set_fuel(1000)
     except wasmtime.WasmtimeError:
         raise NotInterruptible(
-            "this engine does not meter fuel: make it with Engine(interruptible_config())"
+            "this engine does not meter fuel: make it with interruptible_engine() or Engine(interruptible_config())"
         ) from None
     store.set_epoch_deadline(0)  # with epoch interruption on, the first check traps
     instance = wasmtime.Instance(store, wasmtime.Module(engine, '(module (func (export "f")))'), [])
@@ -110,36 +140,44 @@ def check_interruptible(engine: wasmtime.Engine) -> None:
             return
     raise NotInterruptible(
         "this engine has no epoch interruption, so a deadline, Stop or Ctrl-C could not stop its guest: "
-        "make it with Engine(interruptible_config())"
+        "make it with interruptible_engine() or Engine(interruptible_config())"
     )
 
 
 _INTERRUPTIBLE: "weakref.WeakSet[wasmtime.Engine]" = weakref.WeakSet()
 
 
-def check_limits(timeout: Any, fuel: Any) -> tuple[Optional[float], int]:
-    """Check a deadline and a fuel budget; return them as seconds (or None) and a budget."""
-    seconds = None
-    if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        try:
-            seconds = float(timeout)
-        except OverflowError:
-            raise ValueError(f"timeout is out of range: {shown(timeout)} seconds is more than a float holds") from None
-        if not seconds > 0:  # also refuses nan
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    if fuel is None:
-        return seconds, UNLIMITED_FUEL
-    if isinstance(fuel, bool):
-        raise ValueError(f"fuel must be an integer in 0..{UNLIMITED_FUEL}, got {fuel!r}")
+def check_limits(timeout: object, fuel: object) -> tuple[Optional[float], int]:
+    """Check a deadline and a fuel budget; return them as seconds (None: no deadline) and a budget."""
+    return _check_timeout(timeout), _check_fuel(fuel)
+
+
+def _check_timeout(timeout: object) -> Optional[float]:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise TypeError(f"timeout must be a number of seconds or None, got {timeout!r}")
     try:
-        budget = operator.index(fuel)
+        seconds = float(timeout)
+    except OverflowError:  # an int too large for a float, e.g. 10**400
+        seconds = math.inf if timeout > 0 else -math.inf
+    if not seconds > 0:  # also refuses nan
+        raise ValueError(f"timeout must be a positive number of seconds, got {shown(timeout)}")
+    return None if seconds == math.inf else seconds  # longer than any run: no deadline
+
+
+def _check_fuel(fuel: object) -> int:
+    if fuel is None:
+        return UNLIMITED_FUEL
+    if isinstance(fuel, bool):
+        raise TypeError(f"fuel must be an integer or None, got {fuel!r}")
+    try:
+        budget = operator.index(fuel)  # type: ignore[call-overload]
     except TypeError:
-        raise ValueError(f"fuel must be an integer in 0..{UNLIMITED_FUEL}, got {fuel!r}") from None
+        raise TypeError(f"fuel must be an integer or None, got {fuel!r}") from None
     if not 0 <= budget <= UNLIMITED_FUEL:
         raise ValueError(f"fuel must be an integer in 0..{UNLIMITED_FUEL}, got {shown(budget)}")
-    return seconds, budget
+    return budget
 
 
 class Stopper:
@@ -148,110 +186,226 @@ class Stopper:
     def __init__(self, engine: wasmtime.Engine) -> None:
         check_interruptible(engine)
         self.engine = engine
-        self._active: list[GuardedCall] = []  # changed only under w.LOCK
+        self._active: list[GuardedCall] = []  # changed only under the lock
         self._pending: Optional[Reason] = None  # a stop() for a call announced by starting()
         self._starting = False
+        _STOPPERS.setdefault(id(engine), self)  # the first one made for an engine is the one guard() uses
 
     def stop(self, reason: Reason = Reason.STOP) -> None:
-        """Interrupt the guarded call running now; safe from any thread, a no-op when idle."""
+        """Interrupt the guarded calls running now; safe from any thread, a no-op when idle."""
         reason = Reason(reason)
-        with w.LOCK:
+        with _watcher.LOCK:
             if self._active:
-                for call in self._active:
-                    call._stopped(reason)
-                self.engine.increment_epoch()
+                self._stop_active(reason)
             elif self._starting and self._pending is None:
                 self._pending = reason
 
     def starting(self) -> None:
         """Announce a call on its way: a stop() from now until it begins is kept for it."""
-        with w.LOCK:
+        with _watcher.LOCK:
             if not self._starting:  # announced twice (a panel, then run()): keep a stop already pressed
                 self._starting, self._pending = True, None
 
+    def register(self, call: GuardedCall) -> Optional[Reason]:
+        """Count `call` as running (under the lock); return the stop() pressed while it was announced, if any."""
+        self._active.append(call)
+        if not self._starting:
+            return None
+        pending, self._starting, self._pending = self._pending, False, None
+        return pending
+
+    def unregister(self, call: GuardedCall) -> None:
+        """`call` is over (under the lock)."""
+        if call in self._active:
+            self._active.remove(call)
+        if not self._active:  # an announcement left over (a call refused as busy) means nothing now
+            self._starting, self._pending = False, None
+
+    def _stop_active(self, reason: Reason) -> None:
+        # Under the lock. The epoch is the engine's: moving it stops every call
+        # running on it, so each is told why.
+        for call in list(self._active):
+            call.stopped_for(reason)
+        self.engine.increment_epoch()
+        if reason is not Reason.KERNEL:  # a Ctrl-C reaches a host function by itself
+            _watcher.SIGNALS.wake_host()
+
+
+# The Stopper of each engine, by id: it holds its engine, so the id stays its
+# engine's while the entry lives, and the entry goes with the last guard using it.
+_STOPPERS: "weakref.WeakValueDictionary[int, Stopper]" = weakref.WeakValueDictionary()
+
+
+def stopper_for(engine: wasmtime.Engine) -> Stopper:
+    """The Stopper of `engine`, made on first use (NotInterruptible for an engine the guard cannot stop)."""
+    stopper = _STOPPERS.get(id(engine))
+    return stopper if stopper is not None else Stopper(engine)
+
+
+class StopReport:
+    """What stopped a guarded call, with what its outcome needs to say so."""
+
+    __slots__ = ("reason", "error", "timeout", "fuel_consumed")
+
+    def __init__(
+        self, reason: Reason, error: BaseException, timeout: Optional[float] = None, fuel_consumed: Optional[int] = None
+    ) -> None:
+        self.reason = reason
+        self.error = error  # the trap or exception the call ended with (a stand-in if it ended normally)
+        self.timeout = timeout  # the call's deadline in seconds, for DEADLINE, STOP and KERNEL
+        self.fuel_consumed = fuel_consumed  # for FUEL
+
+    def __repr__(self) -> str:
+        return f"StopReport({self.reason!r}, timeout={self.timeout!r}, fuel_consumed={self.fuel_consumed!r})"
+
+
+_NEW, _ACTIVE, _DONE = 0, 1, 2
+
 
 class GuardedCall:
-    """One call into wasm under the guard: `with GuardedCall(store, stopper, ...):` around it.
+    """One call into wasm under the guard: `with guard(store) as call:` around it.
 
-    Afterwards `reason` says what stopped the call from outside, if anything.
+    Afterwards `reason` says what stopped the call: DEADLINE, STOP or KERNEL, or
+    FUEL when wasmtime's out-of-fuel trap left the `with` block; None if nothing did.
     """
 
-    __slots__ = ("store", "stopper", "timeout", "fuel", "deadline", "reason", "in_host", "_main")
+    __slots__ = ("store", "stopper", "timeout", "fuel", "deadline", "reason", "in_host", "_main", "_state", "_outer", "_inner")
 
     def __init__(
         self, store: wasmtime.Store, stopper: Stopper, *, timeout: Optional[float] = DEFAULT_TIMEOUT, fuel: Optional[int] = None
     ) -> None:
+        if store.engine is not stopper.engine:
+            # Its stop would move another engine's epoch: the guest would never see it.
+            raise ValueError("this store's engine is not the Stopper's: make the store with Store(stopper.engine)")
         self.timeout, self.fuel = check_limits(timeout, fuel)
         self.store, self.stopper = store, stopper
         self.deadline = math.inf
         self.reason: Optional[Reason] = None
-        self.in_host = False  # the learner's host function is running (main thread only)
+        self.in_host = False  # a host function called through host_call runs now
         self._main = False
+        self._state = _NEW
+        self._outer: Optional[GuardedCall] = None  # the call whose host function this one runs in
+        self._inner: Optional[GuardedCall] = None  # the call running in this one's host function
 
     def __enter__(self) -> GuardedCall:
+        if self._state is not _NEW:
+            raise RuntimeError("a guard serves one call: make a new one with guard(store) for the next")
         store, stopper = self.store, self.stopper
         store.set_fuel(self.fuel)
         # The deadline counts from the epoch now: a tick before this line is ignored.
         store.set_epoch_deadline(1)
-        self._main = main = threading.get_ident() == w.MAIN_THREAD
+        self._main = main = threading.get_ident() == _watcher.MAIN_THREAD
         if main:
-            w.SIGNALS.enter()
+            _watcher.SIGNALS.swap_in()
         try:
-            with w.LOCK:
-                stopper._active.append(self)
+            with _watcher.LOCK:
+                self._state = _ACTIVE
+                outer = _watcher.STACKS.push(self)
+                pending = stopper.register(self)  # a stop() pressed while the call was announced
+                if self.reason is None:  # not stop()ped before it began
+                    self.reason = pending
+                if isinstance(outer, GuardedCall):  # it runs in outer's host function
+                    self._outer, outer._inner = outer, self
+                    if self.reason is None:
+                        self.reason = outer.reason
                 if main:
-                    w.SIGNALS.calls.append(self)
-                    if w.SIGNALS.unreported:  # a Ctrl-C while entering: it is this call's
-                        w.SIGNALS.unreported = False
-                        stopper.stop(Reason.KERNEL)
-                if stopper._starting:
-                    stopper._starting = False
-                    if stopper._pending is not None:  # a stop() pressed while this call was starting
-                        self.reason, stopper._pending = stopper._pending, None
-                        stopper.engine.increment_epoch()
+                    _watcher.SIGNALS.register(self)
+                if self.reason is not None:
+                    store.set_epoch_deadline(0)  # traps at the guest's first check, on this store alone
                 if self.timeout is not None:
                     self.deadline = time.monotonic() + self.timeout
-                    w.WATCHER.add(self)
+                    _watcher.WATCHER.add(self)
         except BaseException:
             self._leave()
             raise
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, error: object, traceback: object) -> None:
         self._leave()
+        if self.reason is None and isinstance(error, wasmtime.Trap) and error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
+            self.reason = Reason.FUEL  # the guest's own doing, but `call.reason` tells every way a call was cut short
 
     def _leave(self) -> None:
-        main, stopper = self._main, self.stopper
-        with w.LOCK:
-            if main and w.SIGNALS.handled:
-                # A Ctrl-C came (the handler ran): read its byte now, so that the
-                # watcher cannot take it later for the next call.
-                w.WATCHER.read_signals()
-            if self in stopper._active:
-                stopper._active.remove(self)
-            if not stopper._active:  # an announcement left over (a call refused as busy) means nothing now
-                stopper._starting = False
-                stopper._pending = None
-            if self.deadline != math.inf:
-                w.WATCHER.remove(self)
-            if main and self in w.SIGNALS.calls:
-                w.SIGNALS.calls.remove(self)  # last: until here a Ctrl-C is this call's
+        main = self._main
         if main:
-            w.SIGNALS.leave()
+            _watcher.SIGNALS.await_wake()
+        with _watcher.LOCK:
+            if main:
+                _watcher.SIGNALS.unregister(self)
+            self.stopper.unregister(self)
+            if self.deadline != math.inf:
+                _watcher.WATCHER.remove(self)
+            outer = self._outer
+            if outer is not None and outer._inner is self:
+                outer._inner = None
+            self._state = _DONE
+            _watcher.STACKS.pop(self)  # last: until here a Ctrl-C is this call's
+        if main:
+            _watcher.SIGNALS.swap_out()
 
-    def _stopped(self, reason: Reason) -> None:
-        # Called under the lock. A keyboard interrupt outranks what came before
-        # it: the learner pressed it, and the outcome must say so.
+    def stop(self) -> None:
+        """Stop this call's guest, from any thread (reason STOP); before the call begins it begins stopped.
+
+        The epoch is the engine's, so every guarded call running on that engine stops with it.
+        """
+        with _watcher.LOCK:
+            if self._state is _ACTIVE:
+                self.stopper.stop(Reason.STOP)
+            elif self._state is _NEW and self.reason is None:
+                self.reason = Reason.STOP
+
+    def stopped_error(self) -> Optional[BaseException]:
+        """What a host function of this call raises once a deadline, Stop or Ctrl-C stopped it; None while not."""
+        reason = self.reason
+        if reason is None:
+            return None
+        if reason is Reason.KERNEL:
+            return KeyboardInterrupt()  # as Python's own handler would: a cell's or a script's code may expect it
+        return GuestStopped(f"the call was stopped ({reason}) while a host function ran")
+
+    def what_stopped(self, error: Optional[BaseException]) -> Optional[StopReport]:
+        """What stopped the call, given the error it ended with (None if it ended normally); None: nothing did."""
+        reason = self.reason
+        if reason is not Reason.KERNEL and isinstance(error, wasmtime.Trap):
+            # A keyboard interrupt outranks the rest: the learner pressed it, and the outcome must say so.
+            if error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
+                reason = Reason.FUEL
+            elif error.trap_code == wasmtime.TrapCode.INTERRUPT and reason is None:
+                reason = Reason.STOP  # someone moved the engine's epoch by hand
+        if reason is None:
+            return None
+        if error is None:  # it finished as it was stopped: still a stopped call, never "returned"
+            error = self.stopped_error()
+        if reason is Reason.FUEL:
+            return StopReport(reason, error, fuel_consumed=self.fuel - self.store.get_fuel())  # type: ignore[arg-type]
+        return StopReport(reason, error, timeout=self.timeout)  # type: ignore[arg-type]
+
+    def stopped_for(self, reason: Reason) -> None:
+        """Record that `reason` stopped this call, and stop the calls nested in it (under the lock; its Stopper moves the epoch)."""
+        # A keyboard interrupt outranks what came before it.
+        if self._state is _DONE or self.reason is reason:
+            return
         if self.reason is None or reason is Reason.KERNEL:
             self.reason = reason
+        inner = self._inner
+        if inner is not None and inner.reason is None:
+            # The call running in this one's host function: this guest cannot go on until it ends.
+            inner.stopper.stop(reason)
 
-    def stopped_by_ctrl_c(self) -> None:
+    def stop_for_ctrl_c(self) -> None:
         """Stop this call for a Ctrl-C (under the lock, maybe inside a locked block of this thread)."""
-        # Straight to the call, not through Stopper.stop: the call may be half-way
+        # Straight to the call, not through the Stopper: the call may be half-way
         # out of its Stopper's list when the handler runs.
-        self._stopped(Reason.KERNEL)
+        self.stopped_for(Reason.KERNEL)
         self.stopper.engine.increment_epoch()
 
-    def deadline_passed(self) -> None:
+    def stop_at_deadline(self) -> None:
         """Stop this call at its deadline (the watcher, under the lock)."""
         self.stopper.stop(Reason.DEADLINE)
+
+
+def guard(store: wasmtime.Store, *, timeout: Optional[float] = DEFAULT_TIMEOUT, fuel: Optional[int] = None) -> GuardedCall:
+    """Guard calls into `store` so that a deadline, fuel, `call.stop()` or Ctrl-C can end them: `with guard(store) as call:`."""
+    if not isinstance(store, wasmtime.Store):
+        raise TypeError(f"guard() needs a wasmtime.Store, got {type(store).__name__}")
+    return GuardedCall(store, stopper_for(store.engine), timeout=timeout, fuel=fuel)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Protocol, Union
 
 import wasmtime
 
 from .exit_code import ExitCode
-from .interrupting import GuardedCall, Reason
+from .interrupting import Reason
+
+if TYPE_CHECKING:
+    from .interrupting import StopReport
 
 
 class _Record:
@@ -119,15 +122,18 @@ Outcome = Union[Returned, ExitedEarly, OtherError, Interrupted]
 _REASONS = {reason.value for reason in Reason}
 
 
+# Why a guest was stopped from outside, as the end of a sentence: the one table of these words.
+_STOPPED_BECAUSE = {
+    Reason.DEADLINE: "the guest ran past its {timeout:g} s deadline",
+    Reason.STOP: "stopped by the Stop button",
+    Reason.KERNEL: "stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)",
+    Reason.FUEL: "the guest ran out of fuel after {fuel}",
+}
+
+
 def stopped_because(reason: Reason, timeout: Optional[float], fuel_consumed: Optional[int]) -> str:
     """Why a guest was stopped from outside, as the end of a sentence."""
-    if reason is Reason.DEADLINE:
-        return f"the guest ran past its {timeout:g} s deadline"
-    if reason is Reason.STOP:
-        return "stopped by the Stop button"
-    if reason is Reason.KERNEL:
-        return "stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)"
-    return f"the guest ran out of fuel after {fuel_units(fuel_consumed)}"
+    return _STOPPED_BECAUSE[reason].format(timeout=timeout, fuel=fuel_units(fuel_consumed))
 
 
 def fuel_units(amount: Optional[int]) -> str:
@@ -135,27 +141,19 @@ def fuel_units(amount: Optional[int]) -> str:
     return f"{amount} unit{'' if amount == 1 else 's'}"
 
 
-def stop_reason(error: Optional[BaseException], call: GuardedCall) -> Optional[Reason]:
-    """What stopped a guarded call from outside, given the error it ended with (None: nothing)."""
-    if call.reason is Reason.KERNEL:
-        return Reason.KERNEL  # whatever the call did, the learner's Ctrl-C is reported, never lost
-    if isinstance(error, wasmtime.Trap):
-        if error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
-            return Reason.FUEL
-        if error.trap_code == wasmtime.TrapCode.INTERRUPT:
-            return call.reason or Reason.STOP
-    return None
+class StopReporter(Protocol):
+    """A guard, as the outcomes see it: it says what stopped its call."""
+
+    def what_stopped(self, error: Optional[BaseException]) -> Optional[StopReport]:
+        """What stopped the call, given the error it ended with; None: nothing did."""
 
 
-def guarded_outcome(outcome: Outcome, call: GuardedCall) -> Outcome:
-    """The outcome of a guarded call: `outcome`, or Interrupted when the host stopped the guest."""
-    error = outcome.error if isinstance(outcome, OtherError) else None
-    reason = stop_reason(error, call)
-    if reason is None:
+def guarded_outcome(outcome: Outcome, guard: StopReporter) -> Outcome:
+    """The outcome of a guarded call: `outcome`, or Interrupted when the guard reports what stopped it."""
+    stopped = guard.what_stopped(outcome.error if isinstance(outcome, OtherError) else None)
+    if stopped is None:
         return outcome
-    if reason is Reason.FUEL:
-        return Interrupted(reason, error, fuel_consumed=call.fuel - call.store.get_fuel())  # type: ignore[arg-type]
-    return Interrupted(reason, error or KeyboardInterrupt(), timeout=call.timeout)
+    return Interrupted(stopped.reason, stopped.error, timeout=stopped.timeout, fuel_consumed=stopped.fuel_consumed)
 
 
 def call_run(run: Callable[..., int], store: wasmtime.Store, x: int, y: int) -> Outcome:

@@ -12,7 +12,7 @@ from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, check_shape, compile_guest, compile_module
 from .host import HostBehaviour, ImportKey, define_env, make_host, offered_imports
 from .interrupting import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
-from .outcome import OtherError, Outcome, call_run, fuel_units, guarded_outcome, short_error, stop_reason, stopped_because
+from .outcome import OtherError, Outcome, call_run, fuel_units, guarded_outcome, short_error, stopped_because
 from .typed import TypedRun, typed_run
 from .validation import check_i32
 
@@ -148,9 +148,13 @@ class Example:
                 instance = self.linker.instantiate(self.store, self.module)
             except BaseException as error:  # noqa: BLE001 - a host's KeyboardInterrupt too
                 failure = error
-        reason = stop_reason(failure, guard)  # a Ctrl-C counts even if the start function finished
+        stopped = guard.what_stopped(failure)
+        reason = None if stopped is None else stopped.reason
         if failure is None:
-            if reason is Reason.KERNEL:  # nothing ran long enough to be stopped: an ordinary Ctrl-C
+            # A Ctrl-C counts even if the start function finished: nothing ran long
+            # enough to be stopped, so it is an ordinary one. A deadline or Stop that
+            # came as the start function finished stopped nothing: the instance is whole.
+            if reason is Reason.KERNEL:
                 raise KeyboardInterrupt
             return instance
         if reason is not None:

@@ -39,6 +39,14 @@ def test_guard_costs() -> None:
         assert all(s.min > 0 for s in arms.values())
 
 
+def test_guard_api_costs() -> None:
+    costs = calls.guard_api_costs(repeat=1, min_time=0.001)
+    assert set(costs) == {"plain", "guarded"}
+    for arms in costs.values():
+        assert set(arms) == {"normal", "exit"}
+        assert all(s.min > 0 for s in arms.values())
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH")
 def test_node_call_costs() -> None:
     costs = calls.node_call_costs(repeat=1, min_time=0.001)

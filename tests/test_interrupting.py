@@ -300,8 +300,8 @@ def test_restores_signal_state_after_interruptions_and_failures(ex):
         assert signal.getsignal(signal.SIGINT) is handler
 
     # Rejected limits: nothing is started, nothing changes.
-    for bad in (dict(timeout=0), dict(timeout=-1), dict(fuel=-1), dict(timeout="1")):
-        with pytest.raises(ValueError):
+    for bad, error in ((dict(timeout=0), ValueError), (dict(timeout=-1), ValueError), (dict(fuel=-1), ValueError), (dict(timeout="1"), TypeError)):
+        with pytest.raises(error):
             call_interruptibly(lambda: Returned(0), store, Stopper(engine), **bad)
         assert signal.getsignal(signal.SIGINT) is handler
 

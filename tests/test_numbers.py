@@ -44,9 +44,12 @@ def test_a_real_number_is_taken_for_the_timeout() -> None:
     assert isinstance(outcome, Interrupted) and outcome.message == "Interrupted: the guest ran past its 0.2 s deadline"
 
 
-def test_a_timeout_beyond_what_a_float_holds_is_out_of_range() -> None:
-    with pytest.raises(ValueError, match=r"^timeout is out of range: .*seconds is more than a float holds$"):
-        Example().run(1, 7, timeout=10**309)
+def test_a_timeout_beyond_what_a_float_holds_means_no_deadline() -> None:
+    # As float("inf") does: longer than any run. Only its negative is out of range.
+    assert Example().run(1, 7, timeout=10**309) == ExitedEarly(ExitCode(1))
+    assert Example().run(1, 7, timeout=HUGE) == ExitedEarly(ExitCode(1))
+    with pytest.raises(ValueError, match=r"^timeout must be a positive number of seconds, got a negative number of about 5,001 digits$"):
+        Example().run(1, 7, timeout=-HUGE)
 
 
 @pytest.mark.parametrize(

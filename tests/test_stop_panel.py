@@ -46,10 +46,24 @@ def test_no_deadline_is_supported_and_stop_ends_it() -> None:
     assert panel.status.value == "idle"
 
 
-@pytest.mark.parametrize("timeout", [0, -1, math.nan, "5", True, 10**309], ids=["0", "-1", "nan", "text", "True", "10**309"])
-def test_a_bad_timeout_is_refused_when_the_panel_is_made(timeout: object) -> None:
-    with pytest.raises(ValueError, match="^timeout "):
+@pytest.mark.parametrize(
+    "timeout, error",
+    [(0, ValueError), (-1, ValueError), (math.nan, ValueError), ("5", TypeError), (True, TypeError)],
+    ids=["0", "-1", "nan", "text", "True"],
+)
+def test_a_bad_timeout_is_refused_when_the_panel_is_made(timeout: object, error: type) -> None:
+    with pytest.raises(error, match="^timeout "):
         stop_panel(Example(), timeout=timeout)  # type: ignore[arg-type]
+
+
+def test_a_timeout_too_large_for_a_float_means_no_deadline_in_the_panel() -> None:
+    panel = stop_panel(Example(ENDLESS_WAT), timeout=10**309)
+    panel.start_button.click()
+    assert panel.status.value == "running (no deadline)"
+    time.sleep(0.1)
+    panel.stop_button.click()
+    wait_idle(panel)
+    assert stdout_of(panel.out) == "Interrupted: stopped by the Stop button\n"
 
 
 def test_an_error_in_a_click_handler_is_shown_in_the_panel(monkeypatch) -> None:
