@@ -251,7 +251,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _wasmtime_version() -> str:
-    from earlyexit_tutorial._fastcall import wasmtime_version
+    from earlyexit_tutorial._support._fastcall import wasmtime_version
 
     return wasmtime_version() or "?"
 

@@ -12,8 +12,10 @@ from unittest import mock
 
 import wasmtime
 
-from earlyexit_tutorial import GUEST_WAT, Example, ExitCode, TypedRun, call_run, cost, guard, interruptible_engine, typed
-from earlyexit_tutorial.interrupting import UNLIMITED_FUEL
+from earlyexit_tutorial import GUEST_WAT, Example, ExitCode, TypedRun, call_run, guard, interruptible_engine
+from earlyexit_tutorial.aids import cost
+from earlyexit_tutorial.guide import typed
+from earlyexit_tutorial.interrupting.guard import UNLIMITED_FUEL
 
 from .stats import Summary, per_call_us, summarize
 

@@ -43,7 +43,7 @@ def measure(mib: float = 50.0, runs: int = 1) -> dict[str, list[float]]:
     """Seconds wasmtime takes to refuse a broken WAT of `mib` MiB, and seconds function_line takes to name its line."""
     import wasmtime
 
-    from earlyexit_tutorial.compile_errors import function_line
+    from earlyexit_tutorial._support.compile_errors import function_line
 
     wat, index = broken_wat(mib)
     engine = wasmtime.Engine()

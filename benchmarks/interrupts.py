@@ -11,7 +11,7 @@ from typing import Callable, Optional
 import wasmtime
 
 from earlyexit_tutorial import Example, Interrupted
-from earlyexit_tutorial.interrupting import Reason
+from earlyexit_tutorial.interrupting.guard import Reason
 
 # Calls the host once (so the host knows the guest started), then spins.
 ENDLESS_WAT = """\

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from earlyexit_tutorial import cost
+from earlyexit_tutorial.aids import cost
 
 
 @dataclass(frozen=True)

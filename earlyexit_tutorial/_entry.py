@@ -1,33 +1,23 @@
-"""The commands' entry points: a Ctrl-C, a closed pipe or a full disk ends a command in one line at most.
+"""The commands' entry points: both console scripts and `python -m earlyexit_tutorial` start here.
 
-This module imports nothing that the interpreter has not loaded already, so its
-Ctrl-C handler is in place before the slow imports (argparse, wasmtime) begin:
-a Ctrl-C at any moment of start-up is then "Interrupted" and status 130, never
-a traceback. Both console scripts and `python -m earlyexit_tutorial` start here.
+Each takes over Ctrl-C first, then imports its command: a Ctrl-C at any moment of
+start-up is "Interrupted" and status 130, never a traceback (`commands/_process.py`).
 """
-
-import os
-import sys
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would lengthen the unguarded start
 if TYPE_CHECKING:
-    from typing import Callable, NoReturn, Optional, Sequence
+    from typing import Optional, Sequence
 
-    Main = Callable[[Optional[Sequence[str]]], int]
-
-# The statuses every command shares: 1 a fault that no input should reach, 74 the output could not
-# be written (a full disk: EX_IOERR of sysexits.h), and 130 and 141 as a shell reports a tool ended
-# by SIGINT (Ctrl-C) or SIGPIPE (the reader of our output went away).
-UNEXPECTED, OUTPUT_FAILED, CTRL_C, CLOSED_PIPE = 1, 74, 130, 141
+from .commands._process import exit_on_ctrl_c, interrupted, run
 
 
 def tutorial(argv: "Optional[Sequence[str]]" = None) -> int:
     """`earlyexit-tutorial`: run the guide's example headless and return the exit status."""
     try:
         exit_on_ctrl_c()
-        from .cli import main
+        from .commands.cli import main
     except KeyboardInterrupt:  # in the instant before the handler was in place
-        return _interrupted()
+        return interrupted()
     return run(main, argv)
 
 
@@ -35,122 +25,7 @@ def notebooks(argv: "Optional[Sequence[str]]" = None) -> int:
     """`earlyexit-tutorial-notebooks`: copy the notebooks into a folder and return the exit status."""
     try:
         exit_on_ctrl_c()
-        from .copy_notebooks import main
+        from .commands.copy_notebooks import main
     except KeyboardInterrupt:  # in the instant before the handler was in place
-        return _interrupted()
+        return interrupted()
     return run(main, argv)
-
-
-def run(main: "Main", argv: "Optional[Sequence[str]]" = None) -> int:
-    """Run a command's `main` as a whole program and return its exit status."""
-    try:
-        try:
-            try:
-                exit_on_ctrl_c()
-                status = main(argv)
-            except SystemExit as done:  # argparse's --help and --version
-                status = done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
-            _flush_stdout()  # now rather than at exit, where a failed write would print a traceback
-        finally:
-            # What is left is the interpreter's shutdown, which would print a Ctrl-C as a traceback.
-            _ignore_ctrl_c()
-    except KeyboardInterrupt:  # raised where a command asked for it (raise_on_ctrl_c)
-        return _interrupted()
-    except OSError as error:
-        return _output_failed(error)
-    return status
-
-
-def say(line: str) -> None:
-    """Write one line to stderr; with stderr closed (`2>&-`) the line is dropped, never sent to stdout."""
-    if sys.stderr is None:  # print(file=None) would fall back to stdout
-        return
-    try:
-        print(line, file=sys.stderr, flush=True)
-    except (OSError, ValueError):
-        pass
-
-
-# Ctrl-C has three regimes. From the first line of an entry point it ends the program at once
-# (exit_at_once): a KeyboardInterrupt raised in the middle of an import can be swallowed by the
-# import machinery ("Exception ignored in ...") and the run goes on. A guarded call into wasm swaps
-# in its own handler and turns a Ctrl-C into an outcome; a command that must clean up after itself
-# (the notebook copy) asks for a KeyboardInterrupt instead (raise_on_ctrl_c). After the command
-# returns, Ctrl-C is ignored (_ignore_ctrl_c): the interpreter's shutdown would print a traceback.
-
-
-def exit_at_once(signum: int, frame: object) -> None:
-    """SIGINT handler while a command starts: say so and exit with 130, without unwinding."""
-    try:
-        sys.stdout.flush()  # keep the progress lines already printed
-    except Exception:  # reentrant if the signal came during a write, a closed pipe, no stdout: nothing to save
-        pass
-    try:
-        # Not print(): stderr may be in the middle of a write. And not fd 2 blindly: with stderr
-        # closed at start, fd 2 may since have been reused by a file we opened.
-        if sys.stderr is not None:
-            os.write(sys.stderr.fileno(), b"Interrupted\n")
-    except (OSError, ValueError, AttributeError):
-        pass
-    os._exit(CTRL_C)
-
-
-def exit_on_ctrl_c() -> None:
-    """From here on Ctrl-C ends the program at once with one line and status 130."""
-    import signal
-
-    signal.signal(signal.SIGINT, exit_at_once)
-
-
-def raise_on_ctrl_c() -> None:
-    """From here on Ctrl-C raises KeyboardInterrupt, if it was made to exit at once."""
-    import signal
-
-    # Only undo our own handler: a command's main() called from a notebook or a test keeps its caller's.
-    if signal.getsignal(signal.SIGINT) is exit_at_once:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def _ignore_ctrl_c() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _interrupted() -> int:
-    _ignore_ctrl_c()
-    say("Interrupted")
-    return _status_after_flush(CTRL_C)
-
-
-def _flush_stdout() -> None:
-    if sys.stdout is not None:  # None when started with stdout closed (>&-): nothing to write to
-        sys.stdout.flush()
-
-
-def _status_after_flush(status: int) -> int:
-    try:
-        _flush_stdout()
-    except OSError as error:
-        return _output_failed(error)
-    return status
-
-
-def _output_failed(error: OSError) -> int:
-    """Report an OSError that escaped a command, in one line, and choose the exit status."""
-    import errno
-
-    # What is still buffered goes nowhere, so the interpreter's own flush at exit cannot fail again.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
-    if isinstance(error, BrokenPipeError):
-        return CLOSED_PIPE  # the reader has gone, as `| head` does: nothing to say, and nobody to say it to
-    if error.errno in (errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        say(f"error: cannot write the output: {error.strerror}")
-        return OUTPUT_FAILED
-    say(f"error: {error.strerror or error}")
-    return UNEXPECTED

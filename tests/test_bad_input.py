@@ -32,8 +32,8 @@ from earlyexit_tutorial import (
     load_module,
     run_example,
 )
-from earlyexit_tutorial.exit_code import U32_MAX
-from earlyexit_tutorial.running import DEFAULT_LIMITS
+from earlyexit_tutorial.guide.exit_code import U32_MAX
+from earlyexit_tutorial.guide.running import DEFAULT_LIMITS
 
 PAGE = 64 * 1024
 LIMIT_PAGES = DEFAULT_LIMITS["memory_size"] // PAGE  # 1024 pages = 64 MiB
@@ -898,7 +898,7 @@ def test_a_file_larger_than_64_mib_is_refused_before_reading(tmp_path: Path) -> 
 
 
 def test_the_size_limit_is_inclusive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from earlyexit_tutorial import guest
+    from earlyexit_tutorial.guide import guest
 
     monkeypatch.setattr(guest, "MAX_MODULE_BYTES", len(GUEST_WAT) + 10)
     path = tmp_path / "guest.wat"

@@ -243,7 +243,8 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line_or_nothing(how):
 
 def test_an_unexpected_error_is_one_line_unless_verbose(monkeypatch, capsys):
     # A fault of ours that no input should reach: still no traceback without --verbose.
-    from earlyexit_tutorial import cli, running
+    from earlyexit_tutorial.commands import cli
+    from earlyexit_tutorial.guide import running
 
     def broken(*args, **kwargs):
         raise RuntimeError("something we did not plan for")
@@ -313,7 +314,7 @@ def _status_table(markdown: str) -> list[tuple[int, str]]:
 def test_help_readme_and_docs_list_the_same_exit_statuses_as_the_code():
     from pathlib import Path
 
-    from earlyexit_tutorial import cli as command
+    from earlyexit_tutorial.commands import cli as command
 
     root = Path(__file__).resolve().parents[1]
     constants = sorted(
@@ -358,7 +359,7 @@ def test_no_function_of_the_command_line_is_too_branchy_or_long():
     from pathlib import Path
 
     package = Path(__file__).resolve().parents[1] / "earlyexit_tutorial"
-    for name in ("cli.py", "_entry.py", "copy_notebooks.py"):
+    for name in ("commands/cli.py", "commands/_process.py", "_entry.py", "commands/copy_notebooks.py"):
         tree = ast.parse((package / name).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

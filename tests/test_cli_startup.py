@@ -34,9 +34,9 @@ sys.meta_path.insert(0, _SlowImport())
 @pytest.mark.parametrize(
     "command, slowed",
     [
-        ([sys.executable, "-m", "earlyexit_tutorial"], "earlyexit_tutorial.cli"),
-        ([str(BIN / "earlyexit-tutorial")], "earlyexit_tutorial.cli"),
-        ([str(BIN / "earlyexit-tutorial-notebooks"), "never-created"], "earlyexit_tutorial.copy_notebooks"),
+        ([sys.executable, "-m", "earlyexit_tutorial"], "earlyexit_tutorial.commands.cli"),
+        ([str(BIN / "earlyexit-tutorial")], "earlyexit_tutorial.commands.cli"),
+        ([str(BIN / "earlyexit-tutorial-notebooks"), "never-created"], "earlyexit_tutorial.commands.copy_notebooks"),
     ],
     ids=["python -m", "console script", "notebooks script"],
 )

@@ -8,7 +8,7 @@ import weakref
 import psutil
 
 from earlyexit_tutorial import Example, ExitedEarly, Returned
-from earlyexit_tutorial.guest import _compiled
+from earlyexit_tutorial.guide.guest import _compiled
 
 # Grows its memory to 32 MiB when run is called, then calls the host.
 GROWS_32_MIB = """

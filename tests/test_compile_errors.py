@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from benchmarks.error_paths import broken_wat
-from earlyexit_tutorial.compile_errors import function_line
+from earlyexit_tutorial._support.compile_errors import function_line
 
 
 def test_the_line_of_the_last_function_in_16_mib_of_wat_is_found_within_seconds():

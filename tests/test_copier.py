@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from earlyexit_tutorial import copy_notebooks as command
+from earlyexit_tutorial.commands import copy_notebooks as command
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -159,7 +159,7 @@ def test_the_cd_line_on_windows_double_quotes_the_path():
 @pytest.mark.skipif(os.name != "posix", reason="closes fd 2 in the child")
 def test_with_stderr_closed_an_error_is_dropped_not_printed_on_stdout(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "earlyexit_tutorial.copy_notebooks", ""],
+        [sys.executable, "-m", "earlyexit_tutorial.commands.copy_notebooks", ""],
         stdout=subprocess.PIPE, text=True, timeout=60, cwd=tmp_path, preexec_fn=lambda: os.close(2),
     )
     assert done.returncode == 2

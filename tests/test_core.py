@@ -24,7 +24,7 @@ from earlyexit_tutorial import (
     typed_export,
     typed_run,
 )
-from earlyexit_tutorial.guest import check_shape
+from earlyexit_tutorial.guide.guest import check_shape
 
 from .conftest import OWN_WAT
 
@@ -226,7 +226,7 @@ def test_guest_wat_is_what_the_example_runs():
 
 
 def test_wat_read_from_a_file_as_bytes_is_shown_as_text():
-    from earlyexit_tutorial.source import show_wat
+    from earlyexit_tutorial.aids.source import show_wat
 
     shown = show_wat(OWN_WAT.encode("utf-8"))
     assert repr(shown) == OWN_WAT.rstrip()

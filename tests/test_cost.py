@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from earlyexit_tutorial.cost import ROWS, CostTable, early_exit_costs, per_call_us
+from earlyexit_tutorial.aids.cost import ROWS, CostTable, early_exit_costs, per_call_us
 
 
 def test_every_row_is_timed_with_a_positive_figure() -> None:

@@ -10,8 +10,8 @@ import wasmtime
 from IPython.lib.pretty import pretty
 
 from earlyexit_tutorial import Example, ExitedEarly, OtherError, Interrupted, Returned
-from earlyexit_tutorial.diagram import CallDiagram, call_diagram
-from earlyexit_tutorial.sequence import wasm_frames
+from earlyexit_tutorial.aids.diagram import CallDiagram, call_diagram
+from earlyexit_tutorial.aids.sequence import wasm_frames
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -6,8 +6,8 @@ import pytest
 import wasmtime
 
 from earlyexit_tutorial import Example, ModuleError
-from earlyexit_tutorial.exercise import CASES, check_exercise, expected, wrap_i32
-from earlyexit_tutorial.validation import I32_MAX, I32_MIN
+from earlyexit_tutorial.aids.exercise import CASES, check_exercise, expected, wrap_i32
+from earlyexit_tutorial._support.validation import I32_MAX, I32_MIN
 
 HEAD = '(module\n  (import "env" "early_exit" (func $early_exit))\n  (func (export "run") (param $x i32) (param $y i32) (result i32)\n'
 
@@ -177,7 +177,7 @@ def test_no_guest_is_refused_rather_than_grading_the_tutorials_own():
 
 @pytest.mark.parametrize("given_as", ["text", "bytes", "path"])
 def test_a_guest_far_larger_than_the_exercise_is_refused_in_one_line_before_compiling(tmp_path, given_as):
-    from earlyexit_tutorial.exercise import MAX_SOURCE_BYTES
+    from earlyexit_tutorial.aids.exercise import MAX_SOURCE_BYTES
 
     # A right guest padded with comments past the limit: the checker must not compile it.
     padding = ";; a long comment line, as a generated file might have\n" * (MAX_SOURCE_BYTES // 50)

@@ -9,6 +9,8 @@ import wasmtime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from earlyexit_tutorial._support import _fastcall
+from earlyexit_tutorial.guide import typed
 from earlyexit_tutorial import (
     I32_MAX,
     I32_MIN,
@@ -16,10 +18,8 @@ from earlyexit_tutorial import (
     ExitCode,
     Interrupted,
     TypedRun,
-    _fastcall,
     compile_guest,
     define_env,
-    typed,
     typed_run,
 )
 

@@ -39,8 +39,8 @@ import faulthandler, os, random, signal, sys, threading
 faulthandler.dump_traceback_later(20, exit=True)  # a lost interrupt shows as a hang: fail loudly instead
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests run in the background
 from earlyexit_tutorial import Example, Interrupted, StartStopped
-from earlyexit_tutorial.cost import early_exit_costs
-from earlyexit_tutorial.endless import LOOPING_WAT
+from earlyexit_tutorial.aids.cost import early_exit_costs
+from earlyexit_tutorial.aids.endless import LOOPING_WAT
 
 scenario, trials, seed, start_loop = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 rng = random.Random(seed)
@@ -250,7 +250,7 @@ def test_an_ignored_ctrl_c_stays_ignored() -> None:
         """
         import os, signal, threading
         from earlyexit_tutorial import Example
-        from earlyexit_tutorial.endless import LOOPING_WAT
+        from earlyexit_tutorial.aids.endless import LOOPING_WAT
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         threading.Timer(0.1, os.kill, args=(os.getpid(), signal.SIGINT)).start()
         print(Example(LOOPING_WAT).run(0, 0, timeout=0.5).reason, signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
@@ -304,7 +304,7 @@ def test_a_guarded_call_of_your_own_says_what_stopped_it() -> None:
     import wasmtime
 
     from earlyexit_tutorial import Example, GuardedCall, Reason
-    from earlyexit_tutorial.endless import LOOPING_WAT
+    from earlyexit_tutorial.aids.endless import LOOPING_WAT
 
     example = Example(LOOPING_WAT)
     guard = GuardedCall(example.store, example.stopper, timeout=0.2)

@@ -21,7 +21,7 @@ def class_node(path: Path, name: str) -> ast.ClassDef:
 
 def test_a_guarded_call_never_touches_the_stoppers_or_the_signal_states_fields() -> None:
     owned_elsewhere = {"_active", "_starting", "_pending", "calls", "unreported", "handled", "depth", "previous_handler"}
-    guarded_call = class_node(PACKAGE / "interrupting.py", "GuardedCall")
+    guarded_call = class_node(PACKAGE / "interrupting" / "guard.py", "GuardedCall")
     touched = {
         node.attr
         for node in ast.walk(guarded_call)
@@ -32,7 +32,7 @@ def test_a_guarded_call_never_touches_the_stoppers_or_the_signal_states_fields()
 
 def test_the_stopper_and_the_signal_state_have_register_and_unregister() -> None:
     from earlyexit_tutorial import Stopper
-    from earlyexit_tutorial._watcher import SIGNALS
+    from earlyexit_tutorial.interrupting._watcher import SIGNALS
 
     for owner in (Stopper, SIGNALS):
         assert callable(getattr(owner, "register")) and callable(getattr(owner, "unregister"))
@@ -40,7 +40,7 @@ def test_the_stopper_and_the_signal_state_have_register_and_unregister() -> None
 
 def test_the_guards_modules_import_nothing_under_a_one_letter_name() -> None:
     short = []
-    for path in (PACKAGE / name for name in ("interrupting.py", "_watcher.py", "outcome.py", "running.py")):
+    for path in (PACKAGE / name for name in ("interrupting/guard.py", "interrupting/_watcher.py", "guide/outcome.py", "guide/running.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 short += [f"{path.name}: {alias.name} as {alias.asname}" for alias in node.names if alias.asname and len(alias.asname) == 1]
@@ -66,7 +66,7 @@ class FakeCall:
 
 
 def test_the_watcher_fires_any_call_that_follows_the_protocol() -> None:
-    from earlyexit_tutorial import _watcher
+    from earlyexit_tutorial.interrupting import _watcher
 
     call = FakeCall(time.monotonic() + 0.05)
     never = FakeCall(math.inf)
@@ -82,7 +82,7 @@ def test_the_watcher_fires_any_call_that_follows_the_protocol() -> None:
 
 
 def test_the_docstring_says_what_does_not_work_and_why() -> None:
-    from earlyexit_tutorial import interrupting
+    from earlyexit_tutorial.interrupting import guard as interrupting
 
     doc = interrupting.__doc__ or ""
     assert "What doesn't work, and why." in doc

@@ -159,7 +159,7 @@ def test_one_guard_serves_one_call() -> None:
 
 def test_guard_uses_the_examples_own_stopper() -> None:
     # One Stopper per engine: the Example's Stop button stops a guard() call on its store.
-    from earlyexit_tutorial.endless import LOOPING_WAT
+    from earlyexit_tutorial.aids.endless import LOOPING_WAT
 
     example = Example(LOOPING_WAT)
     call = guard(example.store, timeout=None)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from earlyexit_tutorial import Example, ExitedEarly, Interrupted, Returned
-from earlyexit_tutorial.endless import LOOPING_WAT
+from earlyexit_tutorial.aids.endless import LOOPING_WAT
 
 ROOT = Path(__file__).resolve().parents[1]
 SLACK = 1.0  # "within 1 s", on a loaded machine

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 from earlyexit_tutorial import Example, ExitCode, ExitedEarly, Interrupted, Returned, check_i32
-from earlyexit_tutorial.validation import parse_int
+from earlyexit_tutorial._support.validation import parse_int
 
 from .conftest import ENDLESS_WAT
 

@@ -16,7 +16,7 @@ except ModuleNotFoundError:  # Python 3.10
 import pytest
 import yaml
 
-from earlyexit_tutorial import copy_notebooks as command
+from earlyexit_tutorial.commands import copy_notebooks as command
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -175,7 +175,7 @@ def test_a_full_disk_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):
 def test_the_command_runs_as_a_module_and_is_a_console_script(tmp_path):
     assert PROJECT["scripts"]["earlyexit-tutorial-notebooks"] == "earlyexit_tutorial._entry:notebooks"
     done = subprocess.run(
-        [sys.executable, "-m", "earlyexit_tutorial.copy_notebooks", str(tmp_path / "nb")],
+        [sys.executable, "-m", "earlyexit_tutorial.commands.copy_notebooks", str(tmp_path / "nb")],
         capture_output=True,
         text=True,
         timeout=60,

@@ -28,7 +28,7 @@ from earlyexit_tutorial import (
     Returned,
     load_module,
 )
-from earlyexit_tutorial.exit_code import U32_MAX
+from earlyexit_tutorial.guide.exit_code import U32_MAX
 
 i32s = st.integers(I32_MIN, I32_MAX)
 u32s = st.integers(0, U32_MAX)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from earlyexit_tutorial import check_answers
-from earlyexit_tutorial.selfcheck import check_answer, question
+from earlyexit_tutorial.aids.selfcheck import check_answer, question
 
 RIGHT = {1: "ExitedEarly", 2: 9, 3: "OtherError", 4: -2147483648, 5: 1}
 BLANKS = {number: ... for number in RIGHT}

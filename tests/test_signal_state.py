@@ -16,7 +16,8 @@ CHILD = textwrap.dedent(
     """
     import _signal as real, signal
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    from earlyexit_tutorial import Example, _watcher
+    from earlyexit_tutorial import Example
+    from earlyexit_tutorial.interrupting import _watcher
     armed = [True]
 
     class CtrlCRightAfterTheSwapBack:

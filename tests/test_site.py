@@ -13,8 +13,9 @@ from urllib.parse import urljoin, urlparse
 import pytest
 
 import earlyexit_tutorial
-from earlyexit_tutorial import cli, running
-from earlyexit_tutorial import copy_notebooks as notebooks_command
+from earlyexit_tutorial.commands import cli
+from earlyexit_tutorial.guide import running
+from earlyexit_tutorial.commands import copy_notebooks as notebooks_command
 
 from . import _site
 

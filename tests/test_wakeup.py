@@ -99,10 +99,10 @@ def test_the_socket_modules_pair_windows_uses_serves_the_guard_as_well() -> None
         """
         import os, signal, socket, sys, threading, time
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        from earlyexit_tutorial import _watcher
+        from earlyexit_tutorial.interrupting import _watcher
         _watcher._C_SOCKETPAIR = None  # as on Windows
         from earlyexit_tutorial import Example
-        from earlyexit_tutorial.endless import LOOPING_WAT
+        from earlyexit_tutorial.aids.endless import LOOPING_WAT
         spinner = Example(LOOPING_WAT)
         print(spinner.run(0, 0, timeout=0.2).reason)
         threading.Timer(0.2, os.kill, args=(os.getpid(), signal.SIGINT)).start()

@@ -80,7 +80,7 @@ def test_copied_notebooks_pass_strict_nbval_in_the_fresh_environment(venv, tmp_p
     folder = tmp_path / "class"
     assert sorted(p.name for p in folder.iterdir()) == [p.name for p in NOTEBOOKS]
 
-    again = _run([venv / "bin" / "python", "-m", "earlyexit_tutorial.copy_notebooks", "class"], cwd=tmp_path)
+    again = _run([venv / "bin" / "python", "-m", "earlyexit_tutorial.commands.copy_notebooks", "class"], cwd=tmp_path)
     assert again.returncode == 2 and "nothing copied" in again.stderr
 
     checked = _run(

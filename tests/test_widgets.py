@@ -12,7 +12,7 @@ import time
 import pytest
 
 from earlyexit_tutorial import Example
-from earlyexit_tutorial.widgets import run_panel, stop_panel
+from earlyexit_tutorial.aids.widgets import run_panel, stop_panel
 
 from .conftest import ENDLESS_WAT
 

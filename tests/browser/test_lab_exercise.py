@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from earlyexit_tutorial.exercise import CASES
+from earlyexit_tutorial.aids.exercise import CASES
 
 from . import _lab
 from .test_lab_notebooks import NB01, cell_at, cells, index_of, open_notebook, run_all, wait_cell_finished

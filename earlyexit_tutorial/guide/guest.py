@@ -10,10 +10,10 @@ from typing import Any, Mapping, Optional, Union
 
 import wasmtime
 
-from .compile_errors import compile_message
+from .._support.compile_errors import compile_message
 from .host import EARLY_EXIT, ImportKey, is_wasmtime_extern
 from .outcome import short_error
-from .printable import clip, display_path
+from .._support.printable import clip, display_path
 from .signatures import RUN_SIGNATURE, EARLY_EXIT_SIGNATURE, describe, matches
 
 # The guest of the guide, in WebAssembly text. `run` calls the host's

@@ -6,9 +6,9 @@ from typing import Callable
 
 import wasmtime
 
-from ._fastcall import make_fast_i32_call
+from .._support._fastcall import make_fast_i32_call
 from .signatures import RUN_SIGNATURE, Signature, describe, signature_of
-from .validation import check_i32
+from .._support.validation import check_i32
 
 
 class SignatureError(TypeError):

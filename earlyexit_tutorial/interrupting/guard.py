@@ -77,7 +77,7 @@ import wasmtime
 
 from . import _watcher
 from ._watcher import GuestStopped, host_call  # noqa: F401 - host_call: for the Example's host trampoline
-from .validation import shown
+from .._support.validation import shown
 
 # Every call the tutorial makes for the learner has a deadline, so no cell and
 # no widget can hang the kernel, even with a guest that loops forever.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import textwrap
 
-from .printable import clip, xml_text
+from .._support.printable import clip, xml_text
 from .sequence import EXIT_FN, GUEST, HOST, REST_OF_RUN, Instructions, Message, Note, Step, involves
 
 # Sizes in px.

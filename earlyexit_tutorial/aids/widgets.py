@@ -9,12 +9,12 @@ from typing import Callable, Optional
 import ipywidgets as w
 
 from .diagram import call_diagram
-from .exit_code import U32_MAX, ExitCode
-from .host import HostBehaviour
-from .interrupting import DEFAULT_TIMEOUT, check_limits
-from .outcome import Outcome
-from .running import Example, ExampleBusy
-from .validation import I32_MAX, I32_MIN, check_i32, parse_int
+from ..guide.exit_code import U32_MAX, ExitCode
+from ..guide.host import HostBehaviour
+from ..interrupting.guard import DEFAULT_TIMEOUT, check_limits
+from ..guide.outcome import Outcome
+from ..guide.running import Example, ExampleBusy
+from .._support.validation import I32_MAX, I32_MIN, check_i32, parse_int
 
 BEHAVIOURS = [
     ("exit early with the code", HostBehaviour.EXIT.value),

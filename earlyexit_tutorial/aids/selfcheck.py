@@ -12,14 +12,14 @@ BLANK = ...
 
 def _cli_status(*argv: str) -> int:
     """The exit status of the command line for `argv`, its printing kept out of the notebook."""
-    from .cli import main
+    from ..commands.cli import main
 
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         return main(list(argv))
 
 
 def _answers() -> dict[int, tuple[str, Callable[[], Any]]]:
-    from .running import Example
+    from ..guide.running import Example
 
     return {
         1: ("What does the host see for run(1, 7) when early_exit raises ExitCode(1)?", lambda: type(Example().run(1, 7)).__name__),

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Callable, Optional, Protocol, Union
 import wasmtime
 
 from .exit_code import ExitCode
-from .interrupting import Reason
+from ..interrupting.guard import Reason
 
 if TYPE_CHECKING:
-    from .interrupting import StopReport
+    from ..interrupting.guard import StopReport
 
 
 class _Record:

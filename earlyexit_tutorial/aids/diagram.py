@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from .drawing import render_svg
-from .outcome import Outcome
-from .printable import printable
+from ..guide.outcome import Outcome
+from .._support.printable import printable
 from .sequence import EXIT_FN, GUEST, GUIDE_AFTER_CALL, HOST, REST_OF_RUN, involves, sequence
 
 

@@ -13,10 +13,10 @@ from typing import Any, Optional, Union
 
 import wasmtime
 
-from .exit_code import ExitCode
-from .interrupting import Reason
-from .outcome import ExitedEarly, Interrupted, Outcome, Returned, fuel_units
-from .printable import clip, printable
+from ..guide.exit_code import ExitCode
+from ..interrupting.guard import Reason
+from ..guide.outcome import ExitedEarly, Interrupted, Outcome, Returned, fuel_units
+from .._support.printable import clip, printable
 
 HOST = "Python host"
 GUEST = "wasm guest (run)"

@@ -11,10 +11,10 @@ import wasmtime
 from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, check_shape, compile_guest, compile_module
 from .host import HostBehaviour, ImportKey, define_env, make_host, offered_imports
-from .interrupting import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
+from ..interrupting.guard import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
 from .outcome import OtherError, Outcome, call_run, fuel_units, guarded_outcome, short_error, stopped_because
 from .typed import TypedRun, typed_run
-from .validation import check_i32
+from .._support.validation import check_i32
 
 # Default caps on what one guest may take, so a runaway module cannot eat the
 # learner's machine: 64 MiB of linear memory, modest tables and counts.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import wasmtime
 
-from .validation import check_int
+from .._support.validation import check_int
 
 WASI_MAX_STATUS = 125
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from typing import Callable, Optional
 
-from .guest import ModuleError, ModuleSource
-from .interrupting import Reason
-from .outcome import ExitedEarly, Interrupted, OtherError, Outcome, Returned, short_error
-from .running import Example
-from .validation import I32_MAX, I32_MIN
+from ..guide.guest import ModuleError, ModuleSource
+from ..interrupting.guard import Reason
+from ..guide.outcome import ExitedEarly, Interrupted, OtherError, Outcome, Returned, short_error
+from ..guide.running import Example
+from .._support.validation import I32_MAX, I32_MIN
 
 # What the exercise asks for. None stands for "exit early".
 Spec = Callable[[int, int], Optional[int]]

@@ -1,6 +1,6 @@
 """The command line: run the guide's example headless and report the outcome.
 
-The command starts in `_entry.tutorial`, which takes over Ctrl-C before this module
+The command starts in `earlyexit_tutorial._entry.tutorial`, which takes over Ctrl-C before this module
 is imported. Values are parsed from text here and checked by the package's own
 functions (run_example), which say what is wrong in one line: this module prints
 that line and exits with status 2.
@@ -12,14 +12,14 @@ a float, or `none`) means no deadline; 0, negatives, -inf and nan are refused.
 import argparse
 import sys
 
-from ._entry import CLOSED_PIPE, CTRL_C, OUTPUT_FAILED, UNEXPECTED, say
-from .printable import printable
+from ._process import CLOSED_PIPE, CTRL_C, OUTPUT_FAILED, UNEXPECTED, say
+from .._support.printable import printable
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs start-up time
 if TYPE_CHECKING:
     from typing import IO, Any, NoReturn, Optional, Sequence
 
-    from .outcome import Outcome
+    from ..guide.outcome import Outcome
 
 PROG = "earlyexit-tutorial"
 
@@ -84,9 +84,9 @@ class VersionAction(argparse.Action):
         super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: "Any", values: "Any", option_string: "Optional[str]" = None) -> None:
-        from . import __version__  # read from the installed metadata only when asked for
+        from .._support.version import package_version  # read from the installed metadata only when asked for
 
-        write_stdout(f"{parser.prog} {__version__}\n")
+        write_stdout(f"{parser.prog} {package_version()}\n")
         parser.exit()
 
 
@@ -157,7 +157,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     """Run the example as `args` ask and return the exit status."""
-    from .running import run_example  # here, so that --help and usage errors answer before wasmtime loads
+    from ..guide.running import run_example  # here, so that --help and usage errors answer before wasmtime loads
 
     try:
         # The package checks every value (x, y, the exit code, the limits) and says what is wrong.
@@ -173,8 +173,8 @@ def _example_arguments(args: argparse.Namespace) -> "dict[str, Any]":
     """The command line's text as run_example's arguments; text that is no value at all raises ValueError."""
     from pathlib import Path
 
-    from .guest import ModuleError
-    from .validation import parse_int
+    from ..guide.guest import ModuleError
+    from .._support.validation import parse_int
 
     if args.module == "":  # Path("") would be the current folder
         raise ModuleError("the module source is empty: --module needs a file path")
@@ -205,9 +205,9 @@ def parse_seconds(text: str) -> "Optional[float]":
 
 def _refused(args: argparse.Namespace, error: Exception) -> int:
     """Report a value or module the package refused, in one line, and choose the exit status."""
-    from .guest import ModuleError
-    from .interrupting import Reason
-    from .running import StartStopped
+    from ..guide.guest import ModuleError
+    from ..interrupting.guard import Reason
+    from ..guide.running import StartStopped
 
     _traceback_if(args.verbose)  # then the one-line message and status 2, as without --verbose
     prefix = "" if isinstance(error, ModuleError) else "bad input: "
@@ -218,7 +218,7 @@ def _refused(args: argparse.Namespace, error: Exception) -> int:
 
 def _trap_details(args: argparse.Namespace, outcome: "Outcome") -> None:
     """With --verbose, the trap's code and wasm backtrace on stderr."""
-    from .outcome import Interrupted, OtherError, trap_report
+    from ..guide.outcome import Interrupted, OtherError, trap_report
 
     if args.verbose and isinstance(outcome, (OtherError, Interrupted)):
         import wasmtime
@@ -228,8 +228,8 @@ def _trap_details(args: argparse.Namespace, outcome: "Outcome") -> None:
 
 
 def _status(outcome: "Outcome") -> int:
-    from .interrupting import Reason
-    from .outcome import ExitedEarly, Interrupted
+    from ..interrupting.guard import Reason
+    from ..guide.outcome import ExitedEarly, Interrupted
 
     if isinstance(outcome, ExitedEarly):
         return EXPECTED

@@ -1,6 +1,6 @@
 """Copy the tutorial's notebooks into a folder of your choice, then open them in JupyterLab.
 
-    earlyexit-tutorial-notebooks DIR     (or: python -m earlyexit_tutorial.copy_notebooks DIR)
+    earlyexit-tutorial-notebooks DIR     (or: python -m earlyexit_tutorial.commands.copy_notebooks DIR)
 
 It writes only inside DIR, and all or nothing: every destination is checked before
 anything is written, each notebook goes to a temporary file in DIR first and is then
@@ -10,7 +10,7 @@ renamed into place, and a failure half-way puts back what was there.
 from __future__ import annotations
 
 # Only what the interpreter has loaded already is imported up here (argparse and the
-# rest are imported where used): `python -m earlyexit_tutorial.copy_notebooks` runs
+# rest are imported where used): `python -m earlyexit_tutorial.commands.copy_notebooks` runs
 # this module's top level before its Ctrl-C handling can begin.
 import os
 import sys
@@ -41,8 +41,8 @@ def notebook_sources() -> list[Traversable]:
 
     # A wheel carries them in the package; a source checkout (an editable
     # install) has them only in the repository's notebooks/ folder.
-    shipped = files(__package__ or "earlyexit_tutorial") / "tutorial_notebooks"
-    folder: Traversable = shipped if shipped.is_dir() else Path(__file__).resolve().parents[1] / "notebooks"
+    shipped = files("earlyexit_tutorial") / "tutorial_notebooks"
+    folder: Traversable = shipped if shipped.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
     found = sorted(
         (item for item in folder.iterdir() if item.name.endswith(".ipynb")) if folder.is_dir() else (),
         key=lambda item: item.name,
@@ -76,7 +76,7 @@ def copy_notebooks(folder: Union[str, os.PathLike[str]], *, overwrite: bool = Fa
 
 def _check_folder(target: Path) -> None:
     """Refuse a folder name that is not, and cannot become, a folder."""
-    from .printable import display_path
+    from .._support.printable import display_path
 
     if target.is_dir():  # follows a link: a link to a folder is that folder
         return
@@ -93,7 +93,7 @@ def _check_destinations(target: Path, names: list[str], overwrite: bool) -> set[
     """Check every destination before anything is written; return the names that will be replaced."""
     import stat
 
-    from .printable import display_path
+    from .._support.printable import display_path
 
     clashes, folders = [], []
     for name in names:
@@ -223,8 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command and return its exit status."""
-    from ._entry import raise_on_ctrl_c, say
-    from .printable import display_path, printable
+    from ._process import raise_on_ctrl_c, say
+    from .._support.printable import display_path, printable
 
     args = build_parser().parse_args(argv)
     raise_on_ctrl_c()  # from here a Ctrl-C unwinds, so a copy half done is undone
@@ -244,6 +244,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    from ._entry import run
+    from ._process import run
 
     sys.exit(run(main))

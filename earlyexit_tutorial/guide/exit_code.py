@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .validation import check_int
+from .._support.validation import check_int
 
 U32_MAX = 2**32 - 1
 

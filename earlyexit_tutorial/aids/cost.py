@@ -8,9 +8,9 @@ from typing import Any, Sequence
 
 import wasmtime
 
-from .exit_code import ExitCode
-from .interrupting import GuardedCall, Reason
-from .running import Example
+from ..guide.exit_code import ExitCode
+from ..interrupting.guard import GuardedCall, Reason
+from ..guide.running import Example
 
 
 def per_call_us(stmt: str, namespace: dict[str, Any], *, repeat: int = 5, min_time: float = 0.002) -> list[float]:
