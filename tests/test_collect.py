@@ -72,3 +72,14 @@ def test_an_example_whose_host_raised_is_collected_with_its_outcome() -> None:
     del example, outcome
     gc.collect()
     assert ref() is None
+
+
+def test_an_example_stopped_at_its_deadline_is_collected_while_the_watcher_sleeps() -> None:
+    from earlyexit_tutorial import LOOPING_WAT, Interrupted
+
+    example = Example(LOOPING_WAT)
+    assert isinstance(example.run(0, 0, timeout=0.05), Interrupted)  # the watcher fired this call's deadline
+    engine = weakref.ref(example.engine)
+    del example
+    gc.collect()
+    assert engine() is None, "something (the watcher thread's frame?) still holds the stopped call's engine"

@@ -74,9 +74,10 @@ for i in range(trials):
         threading.Event().wait(delay)
         os.kill(os.getpid(), signal.SIGINT)
         sent.set()
-    threading.Thread(target=interrupt, daemon=True).start()
     try:
         try:
+            # Inside the try: a Ctrl-C sent at once may land while start() still waits for the thread.
+            threading.Thread(target=interrupt, daemon=True).start()
             result = trial()
         except KeyboardInterrupt:
             result = "ok KeyboardInterrupt between calls"

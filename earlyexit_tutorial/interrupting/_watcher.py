@@ -388,16 +388,22 @@ class _Watcher:
             select.select([self._reader], [], [], None if wait == math.inf else max(0.0, min(wait, 3600.0)))
             with LOCK:
                 resend = self.read_signals()
-                now = time.monotonic()
-                for call, deadline in list(self._deadlines.items()):
-                    if deadline <= now:
-                        del self._deadlines[call]
-                        call.stop_at_deadline()
+                self._fire_due_deadlines()
             if resend:
                 # Not at once: the main thread is still in the hook that asked for
                 # it, and a Ctrl-C raised there would be dropped again.
                 time.sleep(0.005)
                 _thread.interrupt_main(signal.SIGINT)
+
+    def _fire_due_deadlines(self) -> None:
+        """Stop every call whose deadline has passed (under LOCK)."""
+        # A method of its own, not a loop in _loop: a loop variable there would hold the
+        # last call (and its store and engine) alive while the thread sleeps in select().
+        now = time.monotonic()
+        for call, deadline in list(self._deadlines.items()):
+            if deadline <= now:
+                del self._deadlines[call]
+                call.stop_at_deadline()
 
 
 def _nonblocking_pair() -> tuple[_socket.socket, _socket.socket]:
