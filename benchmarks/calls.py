@@ -6,8 +6,8 @@ import json
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 from unittest import mock
 
 import wasmtime
@@ -139,7 +139,7 @@ def _check(run: Callable[..., int], store: wasmtime.Store, arm: str) -> None:
         raise AssertionError(f"run(1, 7) returned {value} in the {arm} arm")
 
 
-def node_call_costs(*, repeat: int = 7, min_time: float = 0.05, node: Optional[str] = None) -> Optional[dict[str, Summary]]:
+def node_call_costs(*, repeat: int = 7, min_time: float = 0.05, node: str | None = None) -> dict[str, Summary] | None:
     """Microseconds per call of the same guest in Node's WebAssembly, per arm; None without node."""
     node = node or shutil.which("node")
     if node is None:
@@ -151,13 +151,16 @@ def node_call_costs(*, repeat: int = 7, min_time: float = 0.05, node: Optional[s
         for arm in STATEMENTS:
             out = subprocess.run(
                 [node, str(NODE_SCRIPT), str(wasm), arm, str(repeat), str(min_time)],
-                check=True, capture_output=True, text=True, timeout=120,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=120,
             ).stdout
             costs[arm] = summarize(json.loads(out)["us_per_call"])
     return costs
 
 
-def node_version(node: Optional[str] = None) -> Optional[str]:
+def node_version(node: str | None = None) -> str | None:
     """`node --version`, or None when node is not on PATH."""
     node = node or shutil.which("node")
     if node is None:

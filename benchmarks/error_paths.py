@@ -14,8 +14,8 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 ERROR_PATH_RATIO = 2.0  # function_line vs wasmtime.Module on the same broken WAT
 
@@ -82,7 +82,7 @@ def row_error_paths(report: object, mib: float = 50.0, runs: int = 1) -> None:
     )
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Print row f on its own, with its target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=float, default=50.0, help="size of the broken WAT (default 50)")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import statistics
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from earlyexit_tutorial.aids import cost
 

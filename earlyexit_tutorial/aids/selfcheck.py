@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 # What a blank looks like in the notebook: the learner replaces each `...`.
 BLANK = ...
@@ -22,7 +23,10 @@ def _answers() -> dict[int, tuple[str, Callable[[], Any]]]:
     from ..guide.running import Example
 
     return {
-        1: ("What does the host see for run(1, 7) when early_exit raises ExitCode(1)?", lambda: type(Example().run(1, 7)).__name__),
+        1: (
+            "What does the host see for run(1, 7) when early_exit raises ExitCode(1)?",
+            lambda: type(Example().run(1, 7)).__name__,
+        ),
         2: (
             "What value does run(4, 5) return when early_exit returns normally?",
             lambda: Example(behaviour="return").run(4, 5).value,

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import html
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import ipywidgets as w
 
-from .diagram import call_diagram
+from .._support.validation import I32_MAX, I32_MIN, check_i32, parse_int
 from ..guide.exit_code import U32_MAX, ExitCode
 from ..guide.host import HostBehaviour
-from ..interrupting.guard import DEFAULT_TIMEOUT, check_limits
 from ..guide.outcome import Outcome
 from ..guide.running import Example, ExampleBusy
-from .._support.validation import I32_MAX, I32_MIN, check_i32, parse_int
+from ..interrupting.guard import DEFAULT_TIMEOUT, check_limits
+from .diagram import call_diagram
 
 BEHAVIOURS = [
     ("exit early with the code", HostBehaviour.EXIT.value),
@@ -50,7 +50,7 @@ def show_outcome(out: w.Output, outcome: Outcome, x: int, y: int) -> None:
     out.append_display_data(call_diagram(outcome, x, y))
 
 
-def run_panel(example: Optional[Example] = None) -> w.VBox:
+def run_panel(example: Example | None = None) -> w.VBox:
     """A panel to pick x, y, the exit code and the host's behaviour, then run the guest."""
     if example is None:
         example = Example()
@@ -99,7 +99,7 @@ def run_panel(example: Optional[Example] = None) -> w.VBox:
     return panel
 
 
-def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: Optional[float] = DEFAULT_TIMEOUT) -> w.VBox:
+def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: float | None = DEFAULT_TIMEOUT) -> w.VBox:
     """A Start and a Stop button: run the guest in the background and stop it on demand."""
     _check_example(example)
     x, y = check_i32("x", x), check_i32("y", y)  # refused now, not at the first Start
@@ -163,7 +163,7 @@ def _showing_errors(handler: Callable[[object], None], out: w.Output) -> Callabl
     def on_click(button: object) -> None:
         try:
             handler(button)
-        except Exception as error:  # noqa: BLE001 - shown to the learner instead of lost
+        except Exception as error:  # shown to the learner instead of lost
             out.append_stdout(f"error: {type(error).__name__}: {error}\n")
 
     return on_click

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional, Protocol, Union
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import wasmtime
 
-from .exit_code import ExitCode
 from ..interrupting.guard import Reason
+from .exit_code import ExitCode
 
 if TYPE_CHECKING:
     from ..interrupting.guard import StopReport
@@ -98,15 +99,15 @@ class Interrupted(_Record):
     _hidden = ("error",)
     reason: Reason  # equal to its text too: outcome.reason == "deadline"
     error: BaseException
-    timeout: Optional[float]
-    fuel_consumed: Optional[int]
+    timeout: float | None
+    fuel_consumed: int | None
 
     def __init__(
         self,
         reason: Reason | str,
         error: BaseException,
-        timeout: Optional[float] = None,
-        fuel_consumed: Optional[int] = None,
+        timeout: float | None = None,
+        fuel_consumed: int | None = None,
     ) -> None:
         # Our own reasons become Reason members; any other text is kept as it is.
         super().__init__(Reason(reason) if reason in _REASONS else reason, error, timeout, fuel_consumed)
@@ -118,7 +119,7 @@ class Interrupted(_Record):
         return f"Interrupted: {stopped_because(self.reason, self.timeout, self.fuel_consumed)}"
 
 
-Outcome = Union[Returned, ExitedEarly, OtherError, Interrupted]
+Outcome = Returned | ExitedEarly | OtherError | Interrupted
 _REASONS = {reason.value for reason in Reason}
 
 
@@ -131,12 +132,12 @@ _STOPPED_BECAUSE = {
 }
 
 
-def stopped_because(reason: Reason, timeout: Optional[float], fuel_consumed: Optional[int]) -> str:
+def stopped_because(reason: Reason, timeout: float | None, fuel_consumed: int | None) -> str:
     """Why a guest was stopped from outside, as the end of a sentence."""
     return _STOPPED_BECAUSE[reason].format(timeout=timeout, fuel=fuel_units(fuel_consumed))
 
 
-def fuel_units(amount: Optional[int]) -> str:
+def fuel_units(amount: int | None) -> str:
     """An amount of fuel in words: "1 unit", "5 units"."""
     return f"{amount} unit{'' if amount == 1 else 's'}"
 
@@ -144,7 +145,7 @@ def fuel_units(amount: Optional[int]) -> str:
 class StopReporter(Protocol):
     """A guard, as the outcomes see it: it says what stopped its call."""
 
-    def what_stopped(self, error: Optional[BaseException]) -> Optional[StopReport]:
+    def what_stopped(self, error: BaseException | None) -> StopReport | None:
         """What stopped the call, given the error it ended with; None: nothing did."""
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import wasmtime
 
 from .._support._fastcall import make_fast_i32_call
-from .signatures import RUN_SIGNATURE, Signature, describe, signature_of
 from .._support.validation import check_i32
+from .signatures import RUN_SIGNATURE, Signature, describe, signature_of
 
 
 class SignatureError(TypeError):
@@ -64,5 +64,3 @@ def typed_export(instance: wasmtime.Instance, store: wasmtime.Store, name: str, 
 def typed_run(instance: wasmtime.Instance, store: wasmtime.Store) -> TypedRun:
     """Look up `run` as a typed function of signature (i32, i32) -> i32."""
     return TypedRun(typed_export(instance, store, "run", RUN_SIGNATURE))
-
-
