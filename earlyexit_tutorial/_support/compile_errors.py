@@ -68,13 +68,13 @@ _STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"?', re.S)
 
 def _blank_strings_and_comments(wat: str) -> str:
     """`wat` with each string and comment replaced by as many spaces, so that their parentheses do not count."""
-    pieces = []
+    pieces: list[str] = []
     pos = 0
     while (found := _HIDDEN.search(wat, pos)) is not None:
         start = found.start()
         mark = found.group()
         if mark == '"':
-            end = _STRING_REST.match(wat, found.end()).end()  # type: ignore[union-attr] - matches anywhere
+            end = _STRING_REST.match(wat, found.end()).end()  # type: ignore[union-attr]  # it matches the empty string, so anywhere
         elif mark == ";;":
             end = wat.find("\n", start)
             end = len(wat) if end < 0 else end

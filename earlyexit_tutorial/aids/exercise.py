@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from .._support.validation import I32_MAX, I32_MIN
 from ..guide.guest import ModuleError, ModuleSource
+from ..guide.host import EARLY_EXIT, import_key
 from ..guide.outcome import ExitedEarly, Interrupted, OtherError, Outcome, Returned, short_error
 from ..guide.running import Example
 from ..interrupting.guard import Reason
@@ -154,7 +155,7 @@ def check_exercise(source: ModuleSource) -> str:
         example = Example(source)
     except ModuleError as error:  # the loader's own message: parse errors, missing or mistyped `run`
         return f"your guest cannot be loaded: {error}"
-    if not any((imp.module, imp.name) == ("env", "early_exit") for imp in example.module.imports):
+    if not any(import_key(imp) == EARLY_EXIT for imp in example.module.imports):
         return (
             "your guest does not import env.early_exit, so it has no way to exit early: add "
             '(import "env" "early_exit" (func $early_exit))'

@@ -18,7 +18,9 @@ from ._process import CLOSED_PIPE, CTRL_C, OUTPUT_FAILED, UNEXPECTED, say
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs start-up time
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import IO, Any, NoReturn
+    from typing import Any, NoReturn
+
+    from _typeshed import SupportsWrite
 
     from ..guide.outcome import Outcome
 
@@ -48,11 +50,14 @@ class OneLineParser(argparse.ArgumentParser):
         say(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)")
         self.exit(BAD_INPUT)
 
-    def print_help(self, file: "IO[str] | None" = None) -> None:
+    def print_help(self, file: "SupportsWrite[str] | None" = None) -> None:
         """Write the help to stdout; a failed write raises (argparse would ignore it)."""
         write_stdout(self.format_help(), file)
 
-    def parse_known_args(self, args: "Sequence[str] | None" = None, namespace: "Any" = None) -> "Any":
+    # argparse's overloads only narrow the namespace's type; this one takes the same arguments.
+    def parse_known_args(  # type: ignore[override]
+        self, args: "Sequence[str] | None" = None, namespace: "Any" = None
+    ) -> "Any":
         """Parse as argparse does, but take `--timeout -inf` as the value -inf rather than an unknown option."""
         args = list(sys.argv[1:] if args is None else args)
         return super().parse_known_args(_attach_dash_values(args, self._value_options()), namespace)
@@ -102,7 +107,7 @@ class VersionAction(argparse.Action):
         parser.exit()
 
 
-def write_stdout(text: str, file: "IO[str] | None" = None) -> None:
+def write_stdout(text: str, file: "SupportsWrite[str] | None" = None) -> None:
     """Write to `file` or stdout; nothing when started with stdout closed (`>&-`)."""
     file = file or sys.stdout
     if file is not None:

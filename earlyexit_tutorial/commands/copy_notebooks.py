@@ -19,7 +19,11 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would length
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
-    from importlib.resources.abc import Traversable
+
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
     from pathlib import Path
 
 DEFAULT_FOLDER = "earlyexit-tutorial"
@@ -95,7 +99,8 @@ def _check_destinations(target: Path, names: list[str], overwrite: bool) -> set[
 
     from .._support.printable import display_path
 
-    clashes, folders = [], []
+    clashes: list[str] = []
+    folders: list[str] = []
     for name in names:
         try:
             # lstat, not stat: a link at the name is a clash even if it points nowhere (a dangling

@@ -13,7 +13,7 @@ import wasmtime
 
 from .._support.compile_errors import compile_message
 from .._support.printable import clip, display_path
-from .host import EARLY_EXIT, ImportKey, is_wasmtime_extern
+from .host import EARLY_EXIT, ImportKey, import_key, is_wasmtime_extern
 from .outcome import short_error
 from .signatures import EARLY_EXIT_SIGNATURE, RUN_SIGNATURE, describe, matches
 
@@ -199,13 +199,13 @@ def check_shape(
     tutorial's host provides env.early_exit unless `offered` overrides it.
     """
     offered = offered or {}
-    imported = {(imp.module, imp.name) for imp in module.imports}
+    imported = {import_key(imp) for imp in module.imports}
     # An offered function the module does not import is refused, not ignored: a
     # typo ("tock" for "tick", "emv" for "env") or an import removed from the WAT
     # would otherwise leave a host function that never runs, with nothing to say so.
     extras = [f"{m}.{n}" for m, n in offered if (m, n) not in imported]
     for imp in module.imports:
-        key = (imp.module, imp.name)
+        key = import_key(imp)
         what = f"{name} imports {imp.module}.{imp.name}"
         if key in offered:
             _check_offered(what, imp.type, offered[key])

@@ -76,6 +76,13 @@ ImportKey = tuple[str, str]  # (module, name), as the guest's import declaration
 EARLY_EXIT: ImportKey = ("env", "early_exit")  # the import the tutorial's host provides
 
 
+def import_key(imp: wasmtime.ImportType) -> ImportKey:
+    """The (module, name) a guest's import declaration names."""
+    # wasmtime types the name as optional for the old module-linking proposal; a core module's
+    # import always has one (possibly empty).
+    return (imp.module, "" if imp.name is None else imp.name)
+
+
 def offered_imports(imports: Mapping[str, Mapping[str, Any]] | None) -> dict[ImportKey, Any]:
     """The learner's `imports={"env": {"tick": tick}}` as {("env", "tick"): tick}, its shape checked."""
     if imports is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import wasmtime
 
@@ -13,7 +13,7 @@ from .._support.validation import check_i32
 from ..interrupting.guard import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
 from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, check_shape, compile_guest, compile_module
-from .host import HostBehaviour, ImportKey, define_env, make_host, offered_imports
+from .host import HostBehaviour, ImportKey, define_env, import_key, make_host, offered_imports
 from .outcome import OtherError, Outcome, call_run, fuel_units, guarded_outcome, short_error, stopped_because
 from .typed import TypedRun, typed_run
 
@@ -130,13 +130,14 @@ class Example:
         example = weakref.ref(self)
         defined: set[ImportKey] = set()
         for imp in self.module.imports:
-            key = (imp.module, imp.name)
+            key = import_key(imp)
             if key in defined:  # a module may import one name more than once; a linker holds it once
                 continue
             defined.add(key)
             if key in self._imports:
-                func = wasmtime.Func(self.store, imp.type, _learner_trampoline(example, key))
-                self.linker.define(self.store, imp.module, imp.name, func)
+                func_type = cast(wasmtime.FuncType, imp.type)  # check_shape let through functions only
+                func = wasmtime.Func(self.store, func_type, _learner_trampoline(example, key))
+                self.linker.define(self.store, *key, func)
             else:  # check_shape let through only the tutorial's env.early_exit
                 # It asks self.host each time, so a panel can change the behaviour without re-instantiating.
                 define_env(self.linker, self.store, _host_trampoline(example))
@@ -178,7 +179,7 @@ class Example:
                 f"cannot instantiate the module: its start function called env.early_exit, which raised "
                 f"{type(failure).__name__}: {short_error(failure)}"
             ) from failure
-        raise failure  # type: ignore[misc] - SystemExit and the like go on as they came
+        raise failure  # SystemExit and the like go on as they came
 
     def _call_host(self) -> object:
         """The guest's env.early_exit: call whatever host function is chosen now."""

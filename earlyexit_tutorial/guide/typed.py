@@ -54,7 +54,9 @@ def typed_export(instance: wasmtime.Instance, store: wasmtime.Store, name: str, 
     if export is None:
         raise LookupError(f"the module does not export `{name}`")
     if not isinstance(export, wasmtime.Func):
-        raise SignatureError(f"export `{name}` is {describe(export.type(store))}")
+        # A shared memory's type needs no store; every other extern's does.
+        kind = export.type() if isinstance(export, wasmtime.SharedMemory) else export.type(store)
+        raise SignatureError(f"export `{name}` is {describe(kind)}")
     actual = signature_of(export.type(store))
     if actual != signature:
         raise SignatureError(f"export `{name}` has signature {describe(actual)}, expected {describe(signature)}")
