@@ -14,7 +14,9 @@ from ..guide.running import Example
 from ..interrupting.guard import GuardedCall, Reason
 
 
-def per_call_us(stmt: str, namespace: dict[str, Any], *, repeat: int = 5, min_time: float = 0.002) -> list[float]:
+def per_call_us_samples(
+    stmt: str, namespace: dict[str, Any], *, repeat: int = 5, min_time: float = 0.002
+) -> list[float]:
     """Microseconds per execution of `stmt`, one figure per round of `repeat`."""
     # timeit compiles stmt into its own loop, so no extra Python call is timed.
     timer, number = _calibrated(timeit.Timer(stmt, globals=namespace), min_time)
@@ -72,7 +74,7 @@ def early_exit_costs(*, repeat: int = 7, min_time: float = 0.0005) -> CostTable:
     def stop() -> None:
         raise ExitCode(1)
 
-    namespace = dict(add=add, stop=stop, run=example.run_func, func=example.run_func.func)
+    namespace = dict(add=add, stop=stop, run=example.typed_run, func=example.typed_run.func)
     namespace.update(store=example.store, example=example, ExitCode=ExitCode)
     # The typed and Func.__call__ rows call into wasm straight from timeit. One
     # guard around the whole table lets a Ctrl-C stop them cleanly (Python's own
