@@ -8,7 +8,7 @@ from collections.abc import Callable
 from .._support.validation import I32_MAX, I32_MIN
 from ..guide.guest import ModuleError, ModuleSource
 from ..guide.host import EARLY_EXIT, import_key
-from ..guide.outcome import ExitedEarly, Interrupted, OtherError, Outcome, Returned, short_error
+from ..guide.outcome import ExitedEarly, Interrupted, OtherError, Outcome, Returned, short_error, what_it_did
 from ..guide.running import Example
 from ..interrupting.guard import Reason
 
@@ -101,7 +101,10 @@ def _did(outcome: Outcome) -> str:
     if isinstance(outcome, Returned):
         return f"returned {outcome.value}"
     if isinstance(outcome, Interrupted) and outcome.reason is Reason.DEADLINE:
+        # The exercise's own deadline, with the likely cause: more than the deadline's words.
         return f"did not finish within {CALL_TIMEOUT:g} s (does it loop forever?)"
+    if isinstance(outcome, Interrupted) and isinstance(outcome.reason, Reason):
+        return what_it_did(outcome.reason, outcome.timeout, outcome.fuel_consumed)
     if isinstance(outcome, Interrupted):
         return "was interrupted"
     if isinstance(outcome, OtherError):

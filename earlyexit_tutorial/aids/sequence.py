@@ -15,7 +15,7 @@ import wasmtime
 
 from .._support.printable import clip, printable
 from ..guide.exit_code import ExitCode
-from ..guide.outcome import ExitedEarly, Interrupted, Outcome, Returned, fuel_units
+from ..guide.outcome import ExitedEarly, Interrupted, Outcome, Returned, fuel_units, stop_label
 from ..interrupting.guard import Reason
 
 HOST = "Python host"
@@ -213,12 +213,8 @@ def _interrupted(outcome: Interrupted, call: str) -> list[Step]:
 
 def _what_stopped(outcome: Interrupted) -> str:
     """The label on the host's stop arrow: who moved the epoch."""
-    if outcome.reason is Reason.DEADLINE:
-        return f"after {outcome.timeout:g} s" if outcome.timeout is not None else "deadline"
-    if outcome.reason is Reason.STOP:
-        return "Stop button"
-    if outcome.reason is Reason.KERNEL:
-        return "Ctrl-C"
+    if isinstance(outcome.reason, Reason):
+        return stop_label(outcome.reason, outcome.timeout)
     return printable(outcome.reason)  # a reason of the learner's own, kept as text
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import wasmtime
 
@@ -123,18 +123,47 @@ Outcome = Returned | ExitedEarly | OtherError | Interrupted
 _REASONS = {reason.value for reason in Reason}
 
 
-# Why a guest was stopped from outside, as the end of a sentence: the one table of these words.
-_STOPPED_BECAUSE = {
-    Reason.DEADLINE: "the guest ran past its {timeout:g} s deadline",
-    Reason.STOP: "stopped by the Stop button",
-    Reason.KERNEL: "stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)",
-    Reason.FUEL: "the guest ran out of fuel after {fuel}",
+class _ReasonWords(NamedTuple):
+    because: str  # the end of "Interrupted: ...", the outcome's message
+    did: str  # what the guest did, after its subject: "its start function ran past its 0.2 s deadline"
+    label: str  # a few words: the label on the diagram's stop arrow
+
+
+# Why a guest was stopped from outside, in words: the one table of them, so that a new Reason is one
+# more row. {timeout} is the deadline in seconds, {fuel} an amount of fuel in words.
+_WORDS = {
+    Reason.DEADLINE: _ReasonWords(
+        "the guest ran past its {timeout:g} s deadline", "ran past its {timeout:g} s deadline", "after {timeout:g} s"
+    ),
+    Reason.STOP: _ReasonWords("stopped by the Stop button", "was stopped by the Stop button", "Stop button"),
+    Reason.KERNEL: _ReasonWords(
+        "stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)",
+        "was stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)",
+        "Ctrl-C",
+    ),
+    # When fuel runs out the guest has spent its whole budget: consumed and budget are one amount.
+    Reason.FUEL: _ReasonWords(
+        "the guest ran out of fuel after {fuel}", "ran out of fuel (its budget was {fuel})", "out of fuel"
+    ),
 }
 
 
 def stopped_because(reason: Reason, timeout: float | None, fuel_consumed: int | None) -> str:
     """Why a guest was stopped from outside, as the end of a sentence."""
-    return _STOPPED_BECAUSE[reason].format(timeout=timeout, fuel=fuel_units(fuel_consumed))
+    return _WORDS[reason].because.format(timeout=timeout, fuel=fuel_units(fuel_consumed))
+
+
+def what_it_did(reason: Reason, timeout: float | None, fuel: int | None) -> str:
+    """What a stopped guest did, as a verb phrase after its subject ("the guest", "its start function")."""
+    return _WORDS[reason].did.format(timeout=timeout, fuel=fuel_units(fuel))
+
+
+def stop_label(reason: Reason, timeout: float | None) -> str:
+    """A few words for what stopped a guest; without its timeout, a deadline is just "deadline"."""
+    words = _WORDS[reason].label
+    if timeout is None and "{timeout" in words:
+        return reason.value
+    return words.format(timeout=timeout)
 
 
 def fuel_units(amount: int | None) -> str:

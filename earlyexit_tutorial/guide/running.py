@@ -14,7 +14,7 @@ from ..interrupting.guard import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, 
 from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, check_shape, compile_guest, compile_module
 from .host import HostBehaviour, ImportKey, define_env, import_key, make_host, offered_imports
-from .outcome import OtherError, Outcome, call_run, fuel_units, guarded_outcome, short_error, stopped_because
+from .outcome import OtherError, Outcome, call_run, guarded_outcome, short_error, what_it_did
 from .typed import TypedRun, typed_run
 
 # Default caps on what one guest may take, so a runaway module cannot eat the
@@ -160,12 +160,7 @@ class Example:
                 raise KeyboardInterrupt
             return instance
         if reason is not None:
-            if reason is Reason.DEADLINE:
-                why = f"ran past its {guard.timeout:g} s deadline"
-            elif reason is Reason.FUEL:
-                why = f"ran out of fuel (its budget was {fuel_units(guard.fuel)})"
-            else:
-                why = "was " + stopped_because(reason, None, None)
+            why = what_it_did(reason, guard.timeout, guard.fuel)
             raise StartStopped(f"cannot instantiate the module: its start function {why}", reason) from None
         if isinstance(failure, (wasmtime.Trap, wasmtime.WasmtimeError)):
             raise ModuleError(f"cannot instantiate the module: {short_error(failure)}") from None
