@@ -17,7 +17,7 @@ from pathlib import Path
 # Run as a script, this file's folder is on sys.path, not the project's root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import calls, interrupts, startup  # noqa: E402
+from benchmarks import calls, error_paths, interrupts, startup  # noqa: E402
 from benchmarks.stats import summarize  # noqa: E402
 
 # The speed targets: what the tutorial promises a learner about cost.
@@ -35,7 +35,9 @@ class Report:
     def __init__(self) -> None:
         self.targets: list[tuple[str, str, bool]] = []
 
-    def section(self, title: str, header: Sequence[str], rows: list[Sequence[str]], notes: Sequence[str] = ()) -> None:
+    def section(
+        self, title: str, header: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequence[str] = ()
+    ) -> None:
         """Print one aligned section of the table."""
         widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
         print(f"\n{title}")
@@ -267,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds: a rough table in a few seconds")
     args = parser.parse_args(argv)
-    repeat, tries, nb_runs, cold_runs = (3, 5, 1, 3) if args.quick else (7, 20, 3, 10)
+    repeat, tries, nb_runs, cold_runs, error_mib = (3, 5, 1, 3, 10) if args.quick else (7, 20, 3, 10, 50)
     started = time.perf_counter()
     print(
         f"What an early exit costs (Python {sys.version.split()[0]}, wasmtime {_wasmtime_version()}, "
@@ -280,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     row_interrupts(report, tries)
     row_notebooks(report, nb_runs)
     row_cold_start(report, cold_runs)
+    error_paths.row_error_paths(report, mib=error_mib)
     report.print_targets()
     print(f"\n(took {time.perf_counter() - started:.0f} s)")
     return 0

@@ -51,7 +51,7 @@ def run_guarded(guard: GuardedCall, call: Callable[[], Outcome]) -> Outcome:
     with guard:
         try:
             outcome = call()
-        except BaseException as error:  # e.g. KeyboardInterrupt from a host function
+        except BaseException as error:  # noqa: BLE001 - e.g. KeyboardInterrupt from a host function
             outcome = OtherError(error)
     return guarded_outcome(outcome, guard)
 
