@@ -79,7 +79,7 @@ def guard_costs(*, repeat: int = 7, min_time: float = 0.05) -> dict[str, dict[st
         example.set_host("return" if arm == "normal" else "exit")
         expected = "Returned" if arm == "normal" else "ExitedEarly"
         for name, stmt in statements.items():
-            outcome = eval(stmt, namespace)  # noqa: S307 - our own statement: the arm it times is the right one
+            outcome = eval(stmt, namespace)  # our own statement: the arm it times is the right one
             if type(outcome).__name__ != expected:
                 raise AssertionError(f"{stmt} gave {outcome!r} in the {arm} arm")
             costs[name][arm] = per_call_us_summary(stmt, namespace, repeat=repeat, min_time=min_time)

@@ -74,7 +74,8 @@ def _blank_strings_and_comments(wat: str) -> str:
         start = found.start()
         mark = found.group()
         if mark == '"':
-            end = _STRING_REST.match(wat, found.end()).end()  # type: ignore[union-attr]  # it matches the empty string, so anywhere
+            # The pattern matches the empty string, so it matches anywhere: never None.
+            end = _STRING_REST.match(wat, found.end()).end()  # type: ignore[union-attr]
         elif mark == ";;":
             end = wat.find("\n", start)
             end = len(wat) if end < 0 else end
