@@ -11,13 +11,13 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 # Run as a script, this file's folder is on sys.path, not the project's root.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import calls, interrupts, startup  # noqa: E402
+from benchmarks import calls, error_paths, interrupts, startup  # noqa: E402
 from benchmarks.stats import summarize  # noqa: E402
 
 # The speed targets: what the tutorial promises a learner about cost.
@@ -35,12 +35,15 @@ class Report:
     def __init__(self) -> None:
         self.targets: list[tuple[str, str, bool]] = []
 
-    def section(self, title: str, header: Sequence[str], rows: list[Sequence[str]], notes: Sequence[str] = ()) -> None:
+    def section(
+        self, title: str, header: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequence[str] = ()
+    ) -> None:
         """Print one aligned section of the table."""
         widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
         print(f"\n{title}")
         for row in [header, *rows]:
-            cells = [str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
+            pairs = enumerate(zip(row, widths, strict=True))
+            cells = [str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in pairs]
             print("  " + "  ".join(cells).rstrip())
         for note in notes:
             print(f"  note: {note}")
@@ -83,11 +86,17 @@ def row_calls(report: Report, repeat: int) -> None:
     rows = []
     for key, name in names.items():
         c = costs[key]
-        rows.append([
-            name,
-            us(c["normal"].min), us(c["normal"].median), f"{base['normal'].median / c['normal'].median:.1f}x",
-            us(c["exit"].min), us(c["exit"].median), f"{base['exit'].median / c['exit'].median:.1f}x",
-        ])
+        rows.append(
+            [
+                name,
+                us(c["normal"].min),
+                us(c["normal"].median),
+                f"{base['normal'].median / c['normal'].median:.1f}x",
+                us(c["exit"].min),
+                us(c["exit"].median),
+                f"{base['exit'].median / c['exit'].median:.1f}x",
+            ]
+        )
     notes = ["speed-up = Func.__call__ median / this median (higher is faster)"]
     fast = costs["fast"]
     if node is None:
@@ -129,8 +138,10 @@ def row_guard(report: Report, repeat: int) -> None:
         "What Example.run adds: Example.run minus call_run on the typed run, microseconds per call",
         ["arm", "call_run typed", "Example.run", "added"],
         rows,
-        ["the guard: limits checked, fuel and epoch deadline set, deadline registered, SIGINT handler "
-         "and wakeup fd swapped in and back, the outcome sorted"],
+        [
+            "the guard: limits checked, fuel and epoch deadline set, deadline registered, SIGINT handler "
+            "and wakeup fd swapped in and back, the outcome sorted"
+        ],
     )
     report.target(
         f"Example.run adds <= {GUARD_US:g} us per call",
@@ -151,8 +162,10 @@ def row_guard_api(report: Report, repeat: int) -> None:
         "What guard() adds: `with guard(store): run(store, 1, 7)` minus the plain Func call, microseconds per call",
         ["arm", "Func call", "inside guard()", "added"],
         rows,
-        ["a learner's own store and host function; guard(): Stopper looked up, limits checked, fuel and "
-         "epoch deadline set, 10 s deadline registered, SIGINT handler and wakeup fd swapped in and back"],
+        [
+            "a learner's own store and host function; guard(): Stopper looked up, limits checked, fuel and "
+            "epoch deadline set, 10 s deadline registered, SIGINT handler and wakeup fd swapped in and back"
+        ],
     )
     report.target(
         f"guard() adds <= {GUARD_US:g} us per call",
@@ -178,24 +191,36 @@ def row_interrupts(report: Report, tries: int) -> None:
             continue
         s = summarize(latencies)
         rows.append([name, ms(s.median), ms(s.p90), ms(s.min), str(s.n)])
-        report.target(f"interrupt latency p90 < {LATENCY_MS:g} ms: {name.split(' (')[0]}", f"{ms(s.p90)} ms", s.p90 * 1e3 < LATENCY_MS)
+        report.target(
+            f"interrupt latency p90 < {LATENCY_MS:g} ms: {name.split(' (')[0]}",
+            f"{ms(s.p90)} ms",
+            s.p90 * 1e3 < LATENCY_MS,
+        )
     notes.append("from the interrupt to control back in Python (the trap caught, or Example.run returning)")
-    report.section("Interrupt latency of a guest in an endless loop, milliseconds", ["interrupt", "median", "p90", "min", "tries"], rows, notes)
+    report.section(
+        "Interrupt latency of a guest in an endless loop, milliseconds",
+        ["interrupt", "median", "p90", "min", "tries"],
+        rows,
+        notes,
+    )
 
 
 def row_notebooks(report: Report, runs: int) -> None:
     """Executing each notebook headless against an empty notebook."""
     startup.compile_package()
     baseline = startup.notebook_seconds(None, runs=runs)
-    rows = [["(empty notebook: kernel start-up)", f"{statistics.median(baseline):.2f}", f"{min(baseline):.2f}", "1.00x"]]
+    rows = [
+        ["(empty notebook: kernel start-up)", f"{statistics.median(baseline):.2f}", f"{min(baseline):.2f}", "1.00x"]
+    ]
     notes = []
     paths = startup.notebook_paths()
     for path in paths:
         try:
             times = startup.notebook_seconds(path, runs=runs)
-        except Exception as error:  # noqa: BLE001 - a failing notebook is a row, not a crash
+        except Exception as error:  # a failing notebook is a row, not a crash
             rows.append([path.name, "-", "-", "failed"])
-            notes.append(f"{path.name}: {type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}")
+            last_line = str(error).strip().splitlines()[-1] if str(error).strip() else ""
+            notes.append(f"{path.name}: {type(error).__name__}: {last_line}")
             report.target(f"{path.name} <= {NOTEBOOK_RATIO:g}x empty notebook", "failed", False)
             continue
         ratio = startup.ratio(times, baseline)
@@ -215,9 +240,19 @@ def row_cold_start(report: Report, runs: int) -> None:
     help_ratio = startup.ratio(times["help"], times["bare"])
     rows = [
         ['python -c "import wasmtime"', ms(statistics.median(times["import"])), ms(min(times["import"])), "1.00x"],
-        ["python -m earlyexit_tutorial", ms(statistics.median(times["module"])), ms(min(times["module"])), f"{ratio:.2f}x"],
+        [
+            "python -m earlyexit_tutorial",
+            ms(statistics.median(times["module"])),
+            ms(min(times["module"])),
+            f"{ratio:.2f}x",
+        ],
         ["python -c pass", ms(statistics.median(times["bare"])), ms(min(times["bare"])), "1.00x"],
-        ["python -m earlyexit_tutorial --help", ms(statistics.median(times["help"])), ms(min(times["help"])), f"{help_ratio:.2f}x"],
+        [
+            "python -m earlyexit_tutorial --help",
+            ms(statistics.median(times["help"])),
+            ms(min(times["help"])),
+            f"{help_ratio:.2f}x",
+        ],
     ]
     report.section(
         "Command-line cold start, milliseconds",
@@ -229,15 +264,17 @@ def row_cold_start(report: Report, runs: int) -> None:
     report.target(f"--help <= {HELP_RATIO:g}x bare python", f"{help_ratio:.2f}x", help_ratio <= HELP_RATIO)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run every row and print the table; the exit status is 0 even if a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds: a rough table in a few seconds")
     args = parser.parse_args(argv)
-    repeat, tries, nb_runs, cold_runs = (3, 5, 1, 3) if args.quick else (7, 20, 3, 10)
+    repeat, tries, nb_runs, cold_runs, error_mib = (3, 5, 1, 3, 10) if args.quick else (7, 20, 3, 10, 50)
     started = time.perf_counter()
-    print(f"What an early exit costs (Python {sys.version.split()[0]}, wasmtime {_wasmtime_version()}, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f})")
+    print(
+        f"What an early exit costs (Python {sys.version.split()[0]}, wasmtime {_wasmtime_version()}, "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f})"
+    )
     report = Report()
     row_calls(report, repeat)
     row_guard(report, repeat)
@@ -245,6 +282,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     row_interrupts(report, tries)
     row_notebooks(report, nb_runs)
     row_cold_start(report, cold_runs)
+    error_paths.row_error_paths(report, mib=error_mib)
     report.print_targets()
     print(f"\n(took {time.perf_counter() - started:.0f} s)")
     return 0

@@ -6,8 +6,8 @@ import json
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 from unittest import mock
 
 import wasmtime
@@ -17,7 +17,7 @@ from earlyexit_tutorial.aids import cost
 from earlyexit_tutorial.guide import typed
 from earlyexit_tutorial.interrupting.guard import UNLIMITED_FUEL
 
-from .stats import Summary, per_call_us, summarize
+from .stats import Summary, per_call_us_summary, summarize
 
 NODE_SCRIPT = Path(__file__).with_name("node_calls.js")
 
@@ -48,19 +48,19 @@ def python_call_costs(*, repeat: int = 7, min_time: float = 0.05) -> dict[str, d
     store.set_fuel(UNLIMITED_FUEL)
     store.set_epoch_deadline(1)
     paths = {
-        "fast": example.run_func,
-        "fallback": public_typed_run(example.run_func.func, store),
-        "func": example.run_func.func,
+        "fast": example.typed_run,
+        "fallback": public_typed_run(example.typed_run.func, store),
+        "func": example.typed_run.func,
     }
     for _ in range(2):  # the second call sets up the fast path
-        example.run_func(store, 0, 0)
+        example.typed_run(store, 0, 0)
     costs: dict[str, dict[str, Summary]] = {name: {} for name in paths}
     for arm, stmt in STATEMENTS.items():
         example.set_host("return" if arm == "normal" else "exit")
         for name, run in paths.items():
             _check(run, store, arm)
             namespace = {"run": run, "store": store, "ExitCode": ExitCode}
-            costs[name][arm] = per_call_us(stmt, namespace, repeat=repeat, min_time=min_time)
+            costs[name][arm] = per_call_us_summary(stmt, namespace, repeat=repeat, min_time=min_time)
     return costs
 
 
@@ -71,18 +71,18 @@ def guard_costs(*, repeat: int = 7, min_time: float = 0.05) -> dict[str, dict[st
     store.set_fuel(UNLIMITED_FUEL)
     store.set_epoch_deadline(1)
     for _ in range(2):  # the second call sets up the fast path
-        example.run_func(store, 0, 0)
-    namespace = {"call_run": call_run, "run": example.run_func, "store": store, "example": example}
+        example.typed_run(store, 0, 0)
+    namespace = {"call_run": call_run, "run": example.typed_run, "store": store, "example": example}
     statements = {"typed": "call_run(run, store, 1, 7)", "guarded": "example.run(1, 7)"}
     costs: dict[str, dict[str, Summary]] = {name: {} for name in statements}
     for arm in STATEMENTS:
         example.set_host("return" if arm == "normal" else "exit")
         expected = "Returned" if arm == "normal" else "ExitedEarly"
         for name, stmt in statements.items():
-            outcome = eval(stmt, namespace)  # noqa: S307 - our own statement: the arm it times is the right one
+            outcome = eval(stmt, namespace)  # our own statement: the arm it times is the right one
             if type(outcome).__name__ != expected:
                 raise AssertionError(f"{stmt} gave {outcome!r} in the {arm} arm")
-            costs[name][arm] = per_call_us(stmt, namespace, repeat=repeat, min_time=min_time)
+            costs[name][arm] = per_call_us_summary(stmt, namespace, repeat=repeat, min_time=min_time)
     return costs
 
 
@@ -120,8 +120,8 @@ def guard_api_costs(*, repeat: int = 7, min_time: float = 0.05) -> dict[str, dic
         for _ in range(repeat):
             store.set_fuel(UNLIMITED_FUEL)  # guard() gave each call a budget of its own: the plain call gets it back
             store.set_epoch_deadline(1)
-            plain_rounds += cost.per_call_us(STATEMENTS[arm], namespace, repeat=1, min_time=min_time)
-            guarded_rounds += cost.per_call_us(GUARDED_STATEMENTS[arm], namespace, repeat=1, min_time=min_time)
+            plain_rounds += cost.per_call_us_samples(STATEMENTS[arm], namespace, repeat=1, min_time=min_time)
+            guarded_rounds += cost.per_call_us_samples(GUARDED_STATEMENTS[arm], namespace, repeat=1, min_time=min_time)
         costs["plain"][arm] = summarize(plain_rounds)
         costs["guarded"][arm] = summarize(guarded_rounds)
     return costs
@@ -139,7 +139,7 @@ def _check(run: Callable[..., int], store: wasmtime.Store, arm: str) -> None:
         raise AssertionError(f"run(1, 7) returned {value} in the {arm} arm")
 
 
-def node_call_costs(*, repeat: int = 7, min_time: float = 0.05, node: Optional[str] = None) -> Optional[dict[str, Summary]]:
+def node_call_costs(*, repeat: int = 7, min_time: float = 0.05, node: str | None = None) -> dict[str, Summary] | None:
     """Microseconds per call of the same guest in Node's WebAssembly, per arm; None without node."""
     node = node or shutil.which("node")
     if node is None:
@@ -151,13 +151,16 @@ def node_call_costs(*, repeat: int = 7, min_time: float = 0.05, node: Optional[s
         for arm in STATEMENTS:
             out = subprocess.run(
                 [node, str(NODE_SCRIPT), str(wasm), arm, str(repeat), str(min_time)],
-                check=True, capture_output=True, text=True, timeout=120,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=120,
             ).stdout
             costs[arm] = summarize(json.loads(out)["us_per_call"])
     return costs
 
 
-def node_version(node: Optional[str] = None) -> Optional[str]:
+def node_version(node: str | None = None) -> str | None:
     """`node --version`, or None when node is not on PATH."""
     node = node or shutil.which("node")
     if node is None:

@@ -14,8 +14,12 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from benchmarks.bench import Report
 
 ERROR_PATH_RATIO = 2.0  # function_line vs wasmtime.Module on the same broken WAT
 
@@ -64,8 +68,8 @@ def measure(mib: float = 50.0, runs: int = 1) -> dict[str, list[float]]:
     return times
 
 
-def row_error_paths(report: object, mib: float = 50.0, runs: int = 1) -> None:
-    """Row f, for bench.py's table: `report` is its Report (section() and target())."""
+def row_error_paths(report: Report, mib: float = 50.0, runs: int = 1) -> None:
+    """Row f, for bench.py's table: naming a compile error's line against wasmtime refusing the module."""
     times = measure(mib, runs)
     compile_s = statistics.median(times["wasmtime"])
     lookup_s = statistics.median(times["function_line"])
@@ -74,15 +78,13 @@ def row_error_paths(report: object, mib: float = 50.0, runs: int = 1) -> None:
         [f"wasmtime.Module on {mib:g} MiB of broken WAT", f"{compile_s:.2f}", "1.00x"],
         ["compile_errors.function_line (its line)", f"{lookup_s:.2f}", f"{ratio:.2f}x"],
     ]
-    report.section(  # type: ignore[attr-defined]
+    report.section(
         "f. Naming a compile error's line, seconds", ["step", "median", "ratio"], rows, [f"median of {runs} run(s)"]
     )
-    report.target(  # type: ignore[attr-defined]
-        f"error line <= {ERROR_PATH_RATIO:g}x wasmtime's compile", f"{ratio:.2f}x", ratio <= ERROR_PATH_RATIO
-    )
+    report.target(f"error line <= {ERROR_PATH_RATIO:g}x wasmtime's compile", f"{ratio:.2f}x", ratio <= ERROR_PATH_RATIO)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Print row f on its own, with its target."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=float, default=50.0, help="size of the broken WAT (default 50)")

@@ -6,7 +6,7 @@ import os
 import signal
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import wasmtime
 
@@ -45,13 +45,13 @@ def epoch_latencies(tries: int = 20) -> list[float]:
         store.set_epoch_deadline(1)
         caught: list[float] = []
 
-        def spin() -> None:
+        def spin(caught: list[float]) -> None:
             try:
                 run(store, 1, 7)
             except wasmtime.Trap:
                 caught.append(time.perf_counter())
 
-        worker = threading.Thread(target=spin, daemon=True)
+        worker = threading.Thread(target=spin, args=(caught,), daemon=True)
         worker.start()
         start = _after_spin(started)
         engine.increment_epoch()
@@ -68,12 +68,12 @@ def stop_latencies(tries: int = 20) -> list[float]:
         started.clear()
         returned: list[float] = []
 
-        def call() -> None:
+        def call(returned: list[float]) -> None:
             outcome = example.run(1, 7, timeout=PATIENCE)
             if isinstance(outcome, Interrupted) and outcome.reason is Reason.STOP:
                 returned.append(time.perf_counter())
 
-        worker = threading.Thread(target=call, daemon=True)
+        worker = threading.Thread(target=call, args=(returned,), daemon=True)
         worker.start()
         start = _after_spin(started)
         example.stop()
@@ -82,7 +82,7 @@ def stop_latencies(tries: int = 20) -> list[float]:
     return latencies
 
 
-def sigint_latencies(tries: int = 20) -> Optional[list[float]]:
+def sigint_latencies(tries: int = 20) -> list[float] | None:
     """Seconds from SIGINT sent to this process to Example.run returning Interrupted("kernel")."""
     # This is what the kernel's stop button does: SIGINT to the whole process
     # while a cell runs in the main thread. It needs Python's own handler.
@@ -96,7 +96,7 @@ def sigint_latencies(tries: int = 20) -> Optional[list[float]]:
         started.clear()
         sent: list[float] = []
 
-        def interrupt() -> None:
+        def interrupt(sent: list[float]) -> None:
             # The host function runs inside Example.run's guard, so once it has
             # been called a SIGINT is the guard's to handle.
             if started.wait(PATIENCE):
@@ -104,7 +104,7 @@ def sigint_latencies(tries: int = 20) -> Optional[list[float]]:
                 sent.append(time.perf_counter())
                 os.kill(os.getpid(), signal.SIGINT)
 
-        sender = threading.Thread(target=interrupt, daemon=True)
+        sender = threading.Thread(target=interrupt, args=(sent,), daemon=True)
         sender.start()
         try:
             outcome = example.run(1, 7, timeout=PATIENCE)
@@ -144,7 +144,7 @@ def _latency(start: float, ends: list[float], what: str) -> float:
     return ends[0] - start
 
 
-LATENCY_ROWS: dict[str, Callable[[int], Optional[list[float]]]] = {
+LATENCY_ROWS: dict[str, Callable[[int], list[float] | None]] = {
     "engine.increment_epoch() (plain wasmtime)": epoch_latencies,
     "Example.stop() (Stop button)": stop_latencies,
     "SIGINT to the process (kernel interrupt)": sigint_latencies,

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Optional
 
 from .stats import wall_times
 
@@ -27,7 +26,7 @@ def compile_package() -> None:
     compileall.compile_dir(str(ROOT / "earlyexit_tutorial"), quiet=1)
 
 
-def notebook_seconds(path: Optional[Path], *, runs: int = 3, timeout: int = 120) -> list[float]:
+def notebook_seconds(path: Path | None, *, runs: int = 3, timeout: int = 120) -> list[float]:
     """Seconds nbclient takes to execute a notebook headless (None: an empty one)."""
     import nbclient
     import nbformat

@@ -5,8 +5,9 @@ from __future__ import annotations
 import statistics
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from earlyexit_tutorial.aids import cost
 
@@ -31,10 +32,10 @@ def summarize(values: Sequence[float]) -> Summary:
     return Summary(ordered[0], statistics.median(ordered), p90, len(ordered))
 
 
-def per_call_us(stmt: str, namespace: dict[str, Any], *, repeat: int = 7, min_time: float = 0.05) -> Summary:
+def per_call_us_summary(stmt: str, namespace: dict[str, Any], *, repeat: int = 7, min_time: float = 0.05) -> Summary:
     """Microseconds per execution of `stmt` over `repeat` rounds, summarized."""
     # The same timing the notebook's live cost section uses.
-    return summarize(cost.per_call_us(stmt, namespace, repeat=repeat, min_time=min_time))
+    return summarize(cost.per_call_us_samples(stmt, namespace, repeat=repeat, min_time=min_time))
 
 
 def wall_times(argv: Sequence[str], *, runs: int, cwd: str | None = None) -> list[float]:

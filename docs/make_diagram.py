@@ -1,6 +1,6 @@
 """Write the picture of the guide's call, drawn by the package, to docs/_static/early-exit.svg.
 
-    python docs/make_diagram.py      (or: make diagram)
+Run it as `python docs/make_diagram.py` (or `make diagram`).
 """
 
 from __future__ import annotations

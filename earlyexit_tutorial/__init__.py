@@ -59,22 +59,30 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__ imports these
+    from ._support.validation import I32_MAX, I32_MIN, check_i32
     from .aids.cost import early_exit_costs
     from .aids.diagram import call_diagram
     from .aids.endless import LOOPING_WAT
     from .aids.exercise import check_exercise
+    from .aids.selfcheck import check_answers
+    from .aids.source import show_source, show_wat
+    from .aids.wasi_exit import wasi_exit
+    from .aids.widgets import run_panel, stop_panel
     from .guide.exit_code import ExitCode
     from .guide.guest import GUEST_WAT, ModuleError, compile_guest, load_module
     from .guide.host import HostFailure, define_env, early_exit
-    from .interrupting.guard import GuardedCall, NotInterruptible, Reason, Stopper, guard, interruptible_config, interruptible_engine
     from .guide.outcome import ExitedEarly, Interrupted, OtherError, Returned, call_run, trap_report
     from .guide.running import Example, ExampleBusy, StartStopped, call_interruptibly, run_example, run_guarded
-    from .aids.selfcheck import check_answers
-    from .aids.source import show_source, show_wat
     from .guide.typed import SignatureError, TypedRun, typed_export, typed_run
-    from ._support.validation import I32_MAX, I32_MIN, check_i32
-    from .aids.wasi_exit import wasi_exit
-    from .aids.widgets import run_panel, stop_panel
+    from .interrupting.guard import (
+        GuardedCall,
+        NotInterruptible,
+        Reason,
+        Stopper,
+        guard,
+        interruptible_config,
+        interruptible_engine,
+    )
 
 
 def __getattr__(name: str) -> object:

@@ -4,14 +4,14 @@ Each takes over Ctrl-C first, then imports its command: a Ctrl-C at any moment o
 start-up is "Interrupted" and status 130, never a traceback (`commands/_process.py`).
 """
 
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would lengthen the unguarded start
-if TYPE_CHECKING:
-    from typing import Optional, Sequence
-
 from .commands._process import exit_on_ctrl_c, interrupted, run
 
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would lengthen the unguarded start
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-def tutorial(argv: "Optional[Sequence[str]]" = None) -> int:
+
+def tutorial(argv: "Sequence[str] | None" = None) -> int:
     """`earlyexit-tutorial`: run the guide's example headless and return the exit status."""
     try:
         exit_on_ctrl_c()
@@ -21,7 +21,7 @@ def tutorial(argv: "Optional[Sequence[str]]" = None) -> int:
     return run(main, argv)
 
 
-def notebooks(argv: "Optional[Sequence[str]]" = None) -> int:
+def notebooks(argv: "Sequence[str] | None" = None) -> int:
     """`earlyexit-tutorial-notebooks`: copy the notebooks into a folder and return the exit status."""
     try:
         exit_on_ctrl_c()

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from benchmarks import calls, interrupts
-from benchmarks.stats import per_call_us, summarize
+from benchmarks.stats import per_call_us_summary, summarize
 
 
 def test_summarize() -> None:
@@ -19,7 +19,7 @@ def test_summarize() -> None:
 
 
 def test_per_call_us_is_positive() -> None:
-    s = per_call_us("x + 1", {"x": 1}, repeat=2, min_time=0.001)
+    s = per_call_us_summary("x + 1", {"x": 1}, repeat=2, min_time=0.001)
     assert 0 < s.min <= s.median
 
 

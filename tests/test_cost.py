@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from earlyexit_tutorial.aids.cost import ROWS, CostTable, early_exit_costs, per_call_us
+from earlyexit_tutorial.aids.cost import ROWS, CostTable, early_exit_costs, per_call_us_samples
 
 
 def test_every_row_is_timed_with_a_positive_figure() -> None:
@@ -16,7 +16,7 @@ def test_every_row_is_timed_with_a_positive_figure() -> None:
 
 def test_per_call_us_times_the_statement_itself() -> None:
     calls = []
-    figures = per_call_us("calls.append(1)", {"calls": calls}, repeat=3, min_time=0.001)
+    figures = per_call_us_samples("calls.append(1)", {"calls": calls}, repeat=3, min_time=0.001)
     assert len(figures) == 3 and all(f > 0 for f in figures)
     assert len(calls) > 3  # calibration plus three rounds really ran the statement
 

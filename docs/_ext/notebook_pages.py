@@ -54,7 +54,9 @@ def _add_links(app: Sphinx, doctree: nodes.document) -> None:
         return
     name = docname.rpartition("/")[2] + ".ipynb"
     para = nodes.paragraph(classes=["notebook-links"])
-    para += nodes.reference("", "Launch in Binder", refuri=binder_url(app.config.tutorial_repository, f"notebooks/{name}"))
+    para += nodes.reference(
+        "", "Launch in Binder", refuri=binder_url(app.config.tutorial_repository, f"notebooks/{name}")
+    )
     para += nodes.Text(" · ")
     para += nodes.reference("", "Download the notebook", refuri=name)
     para += nodes.Text(

@@ -38,7 +38,9 @@ def directives(package: str) -> str:
             if kind == "data":
                 lines.append(f".. py:data:: {package}.{name}")
                 value = repr(getattr(module, name))
-                lines.append(f"   :value: {value}" if len(value) <= 60 else f"   :type: {type(getattr(module, name)).__name__}")
+                lines.append(
+                    f"   :value: {value}" if len(value) <= 60 else f"   :type: {type(getattr(module, name)).__name__}"
+                )
             else:
                 lines.append(f".. {kind}:: {package}.{name}")
             if kind == "autoclass":

@@ -1,1 +1,4 @@
-"""Internals every layer may use: value checks, text made printable, compile-error wording, and the typed call's fast path."""
+"""Internals every layer may use.
+
+Value checks, text made printable, compile-error wording, and the typed call's fast path.
+"""

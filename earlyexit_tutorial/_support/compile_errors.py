@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 import wasmtime
 
 
-def compile_message(error: wasmtime.WasmtimeError, name: str, wat: Optional[str] = None) -> str:
+def compile_message(error: wasmtime.WasmtimeError, name: str, wat: str | None = None) -> str:
     """wasmtime's compile error for the module called `name`, as one line that says where."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     what = lines[0] if lines else "unknown error"
-    where = next((line[len("--> "):] for line in lines if line.startswith("--> ")), None)
+    where = next((line[len("--> ") :] for line in lines if line.startswith("--> ")), None)
     if where is not None:
         # wasmtime names WAT text "<anon>:LINE:COL"; keep only the position.
         position = where.rsplit(":", 2)[-2:]
@@ -34,7 +33,7 @@ _FUNCTION = re.compile(r"::function\[(\d+)\]")
 _INVALID = re.compile(r"Invalid input WebAssembly code at offset (\d+): (.+)")
 
 
-def function_line(wat: str, index: int) -> Optional[int]:
+def function_line(wat: str, index: int) -> int | None:
     """The line where function `index` begins in WAT text, or None if it cannot be told."""
     # A function is a "(func" directly in the module (a definition) or in an import; other
     # "(func"s (in a type, an export) define none. WAT puts imports first, as the index space does.
@@ -69,13 +68,14 @@ _STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"?', re.S)
 
 def _blank_strings_and_comments(wat: str) -> str:
     """`wat` with each string and comment replaced by as many spaces, so that their parentheses do not count."""
-    pieces = []
+    pieces: list[str] = []
     pos = 0
     while (found := _HIDDEN.search(wat, pos)) is not None:
         start = found.start()
         mark = found.group()
         if mark == '"':
-            end = _STRING_REST.match(wat, found.end()).end()  # type: ignore[union-attr] - matches anywhere
+            # The pattern matches the empty string, so it matches anywhere: never None.
+            end = _STRING_REST.match(wat, found.end()).end()  # type: ignore[union-attr]
         elif mark == ";;":
             end = wat.find("\n", start)
             end = len(wat) if end < 0 else end

@@ -63,5 +63,7 @@ def parse_int(name: str, text: str) -> int:
     except ValueError:
         if text.strip().lstrip("+-").replace("_", "").isdecimal():
             # A whole number Python will not convert: more digits than its limit.
-            raise ValueError(f"{name} is out of range: {clip(text.strip(), 13)} has {len(text.strip()):,} digits") from None
+            raise ValueError(
+                f"{name} is out of range: {clip(text.strip(), 13)} has {len(text.strip()):,} digits"
+            ) from None
         raise ValueError(f"{name} must be a whole number, got {shown(text)}") from None

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import statistics
 import timeit
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import wasmtime
 
 from ..guide.exit_code import ExitCode
-from ..interrupting.guard import GuardedCall, Reason
 from ..guide.running import Example
+from ..interrupting.guard import GuardedCall, Reason
 
 
-def per_call_us(stmt: str, namespace: dict[str, Any], *, repeat: int = 5, min_time: float = 0.002) -> list[float]:
+def per_call_us_samples(
+    stmt: str, namespace: dict[str, Any], *, repeat: int = 5, min_time: float = 0.002
+) -> list[float]:
     """Microseconds per execution of `stmt`, one figure per round of `repeat`."""
     # timeit compiles stmt into its own loop, so no extra Python call is timed.
     timer, number = _calibrated(timeit.Timer(stmt, globals=namespace), min_time)
@@ -71,7 +74,7 @@ def early_exit_costs(*, repeat: int = 7, min_time: float = 0.0005) -> CostTable:
     def stop() -> None:
         raise ExitCode(1)
 
-    namespace = dict(add=add, stop=stop, run=example.run_func, func=example.run_func.func)
+    namespace = dict(add=add, stop=stop, run=example.typed_run, func=example.typed_run.func)
     namespace.update(store=example.store, example=example, ExitCode=ExitCode)
     # The typed and Func.__call__ rows call into wasm straight from timeit. One
     # guard around the whole table lets a Ctrl-C stop them cleanly (Python's own
@@ -103,12 +106,12 @@ def _timed_rows(
     # machine then touches every row alike, and the medians drop it.
     rounds: list[list[float]] = [[] for _ in ROWS]
     for _ in range(repeat):
-        for (_, _, host), (timer, number), times in zip(ROWS, timers, rounds):
+        for (_, _, host), (timer, number), times in zip(ROWS, timers, rounds, strict=True):
             example.set_host(host)
             times.append(timer.timeit(number) / number * 1e6)
             if guard.reason is not None:  # Example.run took the Ctrl-C as its own outcome
                 return []
-    return [(what, statistics.median(times)) for (what, _, _), times in zip(ROWS, rounds)]
+    return [(what, statistics.median(times)) for (what, _, _), times in zip(ROWS, rounds, strict=True)]
 
 
 def _calibrated(timer: timeit.Timer, min_time: float) -> tuple[timeit.Timer, int]:

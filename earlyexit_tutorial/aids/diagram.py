@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any
 
-from .drawing import render_svg
-from ..guide.outcome import Outcome
 from .._support.printable import printable
+from ..guide.outcome import Outcome
+from .drawing import render_svg
 from .sequence import EXIT_FN, GUEST, GUIDE_AFTER_CALL, HOST, REST_OF_RUN, involves, sequence
 
 
@@ -34,7 +35,7 @@ class CallDiagram:
 
 
 def call_diagram(
-    outcome: Outcome, x: int, y: int, *, after_call: Optional[Sequence[str]] = GUIDE_AFTER_CALL
+    outcome: Outcome, x: int, y: int, *, after_call: Sequence[str] | None = GUIDE_AFTER_CALL
 ) -> CallDiagram:
     """Draw what happened in the call run(x, y) that ended in `outcome`.
 

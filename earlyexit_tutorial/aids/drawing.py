@@ -193,7 +193,5 @@ def _instructions_box(step: Instructions, y: int) -> list[str]:
     if not step.ran:
         # Drawn rather than text-decoration, which not every SVG renderer honours.
         out.append(f'<line class="strike" x1="{left + 5}" y1="{y}" x2="{left + width - 5}" y2="{y}"/>')
-    out.append(
-        f'<text class="muted" x="{left + width + 8}" y="{y + 4}">{"ran" if step.ran else "never ran"}</text>'
-    )
+    out.append(f'<text class="muted" x="{left + width + 8}" y="{y + 4}">{"ran" if step.ran else "never ran"}</text>')
     return out

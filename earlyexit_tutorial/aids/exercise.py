@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional
+from collections.abc import Callable
 
-from ..guide.guest import ModuleError, ModuleSource
-from ..interrupting.guard import Reason
-from ..guide.outcome import ExitedEarly, Interrupted, OtherError, Outcome, Returned, short_error
-from ..guide.running import Example
 from .._support.validation import I32_MAX, I32_MIN
+from ..guide.guest import ModuleError, ModuleSource
+from ..guide.host import EARLY_EXIT, import_key
+from ..guide.outcome import ExitedEarly, Interrupted, OtherError, Outcome, Returned, short_error, what_it_did
+from ..guide.running import Example
+from ..interrupting.guard import Reason
 
 # What the exercise asks for. None stands for "exit early".
-Spec = Callable[[int, int], Optional[int]]
+Spec = Callable[[int, int], int | None]
 
 # The inputs every guest is run on, in this order. The first ones are the plain
 # cases a learner thinks of; then negatives (where a signed and an unsigned
@@ -56,7 +57,7 @@ def _unsigned(value: int) -> int:
     return value % 2**32
 
 
-def expected(x: int, y: int) -> Optional[int]:
+def expected(x: int, y: int) -> int | None:
     """What the exercise asks run(x, y) to do: None for an early exit, else x * y as an i32."""
     return None if x > y else wrap_i32(x * y)
 
@@ -100,7 +101,10 @@ def _did(outcome: Outcome) -> str:
     if isinstance(outcome, Returned):
         return f"returned {outcome.value}"
     if isinstance(outcome, Interrupted) and outcome.reason is Reason.DEADLINE:
+        # The exercise's own deadline, with the likely cause: more than the deadline's words.
         return f"did not finish within {CALL_TIMEOUT:g} s (does it loop forever?)"
+    if isinstance(outcome, Interrupted) and isinstance(outcome.reason, Reason):
+        return what_it_did(outcome.reason, outcome.timeout, outcome.fuel_consumed)
     if isinstance(outcome, Interrupted):
         return "was interrupted"
     if isinstance(outcome, OtherError):
@@ -108,17 +112,17 @@ def _did(outcome: Outcome) -> str:
     return repr(outcome)
 
 
-def _should(value: Optional[int]) -> str:
+def _should(value: int | None) -> str:
     return "exited early" if value is None else f"returned {value}"
 
 
-def _agrees(outcome: Outcome, value: Optional[int]) -> bool:
+def _agrees(outcome: Outcome, value: int | None) -> bool:
     if value is None:
         return isinstance(outcome, ExitedEarly)
     return isinstance(outcome, Returned) and outcome.value == value
 
 
-def _mistake_hint(results: list[tuple[tuple[int, int], Outcome]]) -> Optional[str]:
+def _mistake_hint(results: list[tuple[tuple[int, int], Outcome]]) -> str | None:
     """The hint for a known mistake that explains every result, if there is one."""
     for spec, hint in _MISTAKES:
         if all(_agrees(outcome, spec(x, y)) for (x, y), outcome in results):
@@ -126,7 +130,7 @@ def _mistake_hint(results: list[tuple[tuple[int, int], Outcome]]) -> Optional[st
     return None
 
 
-def _source_size(source: ModuleSource) -> Optional[int]:
+def _source_size(source: ModuleSource) -> int | None:
     """The size of a guest in bytes (characters for WAT text), before anything compiles it; None if unknown."""
     if isinstance(source, (bytes, bytearray)):
         return len(source)
@@ -154,9 +158,9 @@ def check_exercise(source: ModuleSource) -> str:
         example = Example(source)
     except ModuleError as error:  # the loader's own message: parse errors, missing or mistyped `run`
         return f"your guest cannot be loaded: {error}"
-    if not any((imp.module, imp.name) == ("env", "early_exit") for imp in example.module.imports):
+    if not any(import_key(imp) == EARLY_EXIT for imp in example.module.imports):
         return (
-            'your guest does not import env.early_exit, so it has no way to exit early: add '
+            "your guest does not import env.early_exit, so it has no way to exit early: add "
             '(import "env" "early_exit" (func $early_exit))'
         )
     results = []

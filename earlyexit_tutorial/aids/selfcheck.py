@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..guide.outcome import Outcome
 
 # What a blank looks like in the notebook: the learner replaces each `...`.
 BLANK = ...
@@ -18,14 +22,26 @@ def _cli_status(*argv: str) -> int:
         return main(list(argv))
 
 
+def _returned_value(outcome: Outcome) -> int:
+    """What the guest returned; with a host that returns, any other outcome is a fault of the tutorial."""
+    from ..guide.outcome import Returned
+
+    if not isinstance(outcome, Returned):
+        raise AssertionError(f"the guest should have returned, got {outcome}")
+    return outcome.value
+
+
 def _answers() -> dict[int, tuple[str, Callable[[], Any]]]:
     from ..guide.running import Example
 
     return {
-        1: ("What does the host see for run(1, 7) when early_exit raises ExitCode(1)?", lambda: type(Example().run(1, 7)).__name__),
+        1: (
+            "What does the host see for run(1, 7) when early_exit raises ExitCode(1)?",
+            lambda: type(Example().run(1, 7)).__name__,
+        ),
         2: (
             "What value does run(4, 5) return when early_exit returns normally?",
-            lambda: Example(behaviour="return").run(4, 5).value,
+            lambda: _returned_value(Example(behaviour="return").run(4, 5)),
         ),
         3: (
             "Which outcome class do you get when early_exit raises a RuntimeError?",
@@ -33,7 +49,7 @@ def _answers() -> dict[int, tuple[str, Callable[[], Any]]]:
         ),
         4: (
             "What value does run(2147483647, 1) return when early_exit returns normally (i32 wraps)?",
-            lambda: Example(behaviour="return").run(2147483647, 1).value,
+            lambda: _returned_value(Example(behaviour="return").run(2147483647, 1)),
         ),
         5: (
             "With which status does `python -m earlyexit_tutorial --host return` exit?",

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Optional, Union
+from typing import Any
 
 import wasmtime
 
-from ..guide.exit_code import ExitCode
-from ..interrupting.guard import Reason
-from ..guide.outcome import ExitedEarly, Interrupted, Outcome, Returned, fuel_units
 from .._support.printable import clip, printable
+from ..guide.exit_code import ExitCode
+from ..guide.outcome import ExitedEarly, Interrupted, Outcome, Returned, fuel_units, stop_label
+from ..interrupting.guard import Reason
 
 HOST = "Python host"
 GUEST = "wasm guest (run)"
@@ -74,10 +74,10 @@ class Instructions:
         return f"{self.at}: {'ran' if self.ran else 'never ran'}: {self.code}"
 
 
-Step = Union[Message, Note, Instructions]
+Step = Message | Note | Instructions
 
 
-def wasm_frames(error: Optional[BaseException]) -> tuple[str, ...]:
+def wasm_frames(error: BaseException | None) -> tuple[str, ...]:
     """The names of the wasm functions an error unwound, innermost first."""
     if isinstance(error, wasmtime.Trap):
         return tuple(frame.func_name or f"<wasm function {frame.func_index}>" for frame in error.frames or [])
@@ -96,7 +96,7 @@ def wasm_frames(error: Optional[BaseException]) -> tuple[str, ...]:
 _BACKTRACE_LINE = re.compile(r"^\s*\d+:\s+0x[0-9a-fA-F]+ - (.+?)\s*$")
 
 
-def _through_wasm(error: BaseException) -> Optional[BaseException]:
+def _through_wasm(error: BaseException) -> BaseException | None:
     """The wasmtime error behind a host function's exception, if it crossed wasm."""
     # wasmtime-py re-raises the host's own exception while handling the
     # WasmtimeError that carried it out of wasm, so that error is its context.
@@ -213,16 +213,12 @@ def _interrupted(outcome: Interrupted, call: str) -> list[Step]:
 
 def _what_stopped(outcome: Interrupted) -> str:
     """The label on the host's stop arrow: who moved the epoch."""
-    if outcome.reason is Reason.DEADLINE:
-        return f"after {outcome.timeout:g} s" if outcome.timeout is not None else "deadline"
-    if outcome.reason is Reason.STOP:
-        return "Stop button"
-    if outcome.reason is Reason.KERNEL:
-        return "Ctrl-C"
+    if isinstance(outcome.reason, Reason):
+        return stop_label(outcome.reason, outcome.timeout)
     return printable(outcome.reason)  # a reason of the learner's own, kept as text
 
 
-def _after_units(fuel: Optional[int]) -> str:
+def _after_units(fuel: int | None) -> str:
     return "" if fuel is None else f" after {fuel_units(fuel)}"
 
 

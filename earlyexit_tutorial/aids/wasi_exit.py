@@ -34,9 +34,12 @@ def wasi_exit(code: int) -> wasmtime.ExitTrap:
     linker.define_wasi()
     instance = linker.instantiate(store, wasmtime.Module(engine, WASI_EXIT_WAT))
     exports = instance.exports(store)
-    exports["set_code"](store, code)
+    set_code, start = exports["set_code"], exports["_start"]
+    if not (isinstance(set_code, wasmtime.Func) and isinstance(start, wasmtime.Func)):
+        raise AssertionError("WASI_EXIT_WAT exports set_code and _start as functions")
+    set_code(store, code)
     try:
-        exports["_start"](store)
+        start(store)
     except wasmtime.ExitTrap as trap:
         return trap
     raise AssertionError("proc_exit returned, which WASI forbids")

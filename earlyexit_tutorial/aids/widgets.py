@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import html
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
 
-import ipywidgets as w
+import ipywidgets
 
-from .diagram import call_diagram
+from .._support.validation import I32_MAX, I32_MIN, check_i32, parse_int
 from ..guide.exit_code import U32_MAX, ExitCode
 from ..guide.host import HostBehaviour
-from ..interrupting.guard import DEFAULT_TIMEOUT, check_limits
 from ..guide.outcome import Outcome
 from ..guide.running import Example, ExampleBusy
-from .._support.validation import I32_MAX, I32_MIN, check_i32, parse_int
+from ..interrupting.guard import DEFAULT_TIMEOUT, check_limits
+from .diagram import call_diagram
 
 BEHAVIOURS = [
     ("exit early with the code", HostBehaviour.EXIT.value),
@@ -44,26 +44,26 @@ def _check_example(example: object) -> None:
         raise TypeError(f"example must be an Example, got {type(example).__name__}")
 
 
-def show_outcome(out: w.Output, outcome: Outcome, x: int, y: int) -> None:
+def show_outcome(out: ipywidgets.Output, outcome: Outcome, x: int, y: int) -> None:
     """Write an outcome's message into an Output widget, with the call's diagram if available."""
     out.append_stdout(outcome.message + "\n")
     out.append_display_data(call_diagram(outcome, x, y))
 
 
-def run_panel(example: Optional[Example] = None) -> w.VBox:
+def run_panel(example: Example | None = None) -> ipywidgets.VBox:
     """A panel to pick x, y, the exit code and the host's behaviour, then run the guest."""
     if example is None:
         example = Example()
     _check_example(example)
     # continuous_update=False: a value arrives on Enter or when the field loses focus, so
     # typing "-5" is not judged at "-".
-    x = w.Text(value="1", description="x", placeholder=f"{I32_MIN}..{I32_MAX}", continuous_update=False)
-    y = w.Text(value="7", description="y", placeholder=f"{I32_MIN}..{I32_MAX}", continuous_update=False)
-    code = w.Text(value="1", description="exit code", placeholder=f"0..{U32_MAX}", continuous_update=False)
-    behaviour = w.Dropdown(options=BEHAVIOURS, value=HostBehaviour.EXIT.value, description="early_exit")
-    run = w.Button(description="Run", button_style="primary", icon="play")
-    feedback = w.HTML(value="")
-    out = w.Output(layout=w.Layout(min_height="2em"))
+    x = ipywidgets.Text(value="1", description="x", placeholder=f"{I32_MIN}..{I32_MAX}", continuous_update=False)
+    y = ipywidgets.Text(value="7", description="y", placeholder=f"{I32_MIN}..{I32_MAX}", continuous_update=False)
+    code = ipywidgets.Text(value="1", description="exit code", placeholder=f"0..{U32_MAX}", continuous_update=False)
+    behaviour = ipywidgets.Dropdown(options=BEHAVIOURS, value=HostBehaviour.EXIT.value, description="early_exit")
+    run = ipywidgets.Button(description="Run", button_style="primary", icon="play")
+    feedback = ipywidgets.HTML(value="")
+    out = ipywidgets.Output(layout=ipywidgets.Layout(min_height="2em"))
 
     def validate(_change: object = None) -> bool:
         try:
@@ -92,23 +92,23 @@ def run_panel(example: Optional[Example] = None) -> w.VBox:
     for field in (x, y, code):
         field.observe(validate, names="value")
     run.on_click(on_run)
-    panel = w.VBox([w.HBox([x, y]), w.HBox([code, behaviour]), feedback, run, out])
+    panel = ipywidgets.VBox([ipywidgets.HBox([x, y]), ipywidgets.HBox([code, behaviour]), feedback, run, out])
     # Handles for tests and for curious learners.
     panel.example, panel.x, panel.y, panel.code = example, x, y, code
     panel.behaviour, panel.run_button, panel.feedback, panel.out = behaviour, run, feedback, out
     return panel
 
 
-def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: Optional[float] = DEFAULT_TIMEOUT) -> w.VBox:
+def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: float | None = DEFAULT_TIMEOUT) -> ipywidgets.VBox:
     """A Start and a Stop button: run the guest in the background and stop it on demand."""
     _check_example(example)
     x, y = check_i32("x", x), check_i32("y", y)  # refused now, not at the first Start
     timeout = check_limits(timeout, None)[0]  # refused now, not at the first Start
-    start = w.Button(description="Start", button_style="primary", icon="play")
-    stop = w.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
-    status = w.Label(value="idle")
-    out = w.Output(layout=w.Layout(min_height="2em"))
-    panel = w.VBox([w.HBox([start, stop, status]), out])
+    start = ipywidgets.Button(description="Start", button_style="primary", icon="play")
+    stop = ipywidgets.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+    status = ipywidgets.Label(value="idle")
+    out = ipywidgets.Output(layout=ipywidgets.Layout(min_height="2em"))
+    panel = ipywidgets.VBox([ipywidgets.HBox([start, stop, status]), out])
     panel.thread = None
     # The buttons and the label change only under this lock, and the worker has
     # the last word when its call ends: a Stop pressed as the guest finishes
@@ -157,13 +157,13 @@ def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: Optional[float
     return panel
 
 
-def _showing_errors(handler: Callable[[object], None], out: w.Output) -> Callable[[object], None]:
+def _showing_errors(handler: Callable[[object], None], out: ipywidgets.Output) -> Callable[[object], None]:
     """`handler`, with any exception it raises written into `out` (ipywidgets would swallow it)."""
 
     def on_click(button: object) -> None:
         try:
             handler(button)
-        except Exception as error:  # noqa: BLE001 - shown to the learner instead of lost
+        except Exception as error:  # shown to the learner instead of lost
             out.append_stdout(f"error: {type(error).__name__}: {error}\n")
 
     return on_click

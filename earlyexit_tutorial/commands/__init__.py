@@ -1,1 +1,4 @@
-"""The command lines: `earlyexit-tutorial` (the guide's example) and `earlyexit-tutorial-notebooks` (copy the notebooks)."""
+"""The command lines.
+
+`earlyexit-tutorial` (the guide's example) and `earlyexit-tutorial-notebooks` (copy the notebooks).
+"""

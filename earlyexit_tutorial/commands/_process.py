@@ -11,9 +11,9 @@ import sys
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would lengthen the unguarded start
 if TYPE_CHECKING:
-    from typing import Callable, Optional, Sequence
+    from collections.abc import Callable, Sequence
 
-    Main = Callable[[Optional[Sequence[str]]], int]
+    Main = Callable[[Sequence[str] | None], int]
 
 # The statuses every command shares: 1 a fault that no input should reach, 74 the output could not
 # be written (a full disk: EX_IOERR of sysexits.h), and 130 and 141 as a shell reports a tool ended
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 UNEXPECTED, OUTPUT_FAILED, CTRL_C, CLOSED_PIPE = 1, 74, 130, 141
 
 
-def run(main: "Main", argv: "Optional[Sequence[str]]" = None) -> int:
+def run(main: "Main", argv: "Sequence[str] | None" = None) -> int:
     """Run a command's `main` as a whole program and return its exit status."""
     try:
         try:
@@ -45,7 +45,7 @@ def say(line: str) -> None:
     """Write one line to stderr; with stderr closed (`2>&-`) the line is dropped, never sent to stdout."""
     if sys.stderr is None:  # print(file=None) would fall back to stdout
         return
-    try:
+    try:  # noqa: SIM105 - contextlib.suppress would add an import to the command line's start
         print(line, file=sys.stderr, flush=True)
     except (OSError, ValueError):
         pass
@@ -61,7 +61,7 @@ def say(line: str) -> None:
 
 def exit_at_once(signum: int, frame: object) -> None:
     """SIGINT handler while a command starts: say so and exit with 130, without unwinding."""
-    try:
+    try:  # noqa: SIM105 - contextlib.suppress would add an import to the command line's start
         sys.stdout.flush()  # keep the progress lines already printed
     except Exception:  # reentrant if the signal came during a write, a closed pipe, no stdout: nothing to save
         pass

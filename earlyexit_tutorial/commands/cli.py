@@ -12,12 +12,15 @@ a float, or `none`) means no deadline; 0, negatives, -inf and nan are refused.
 import argparse
 import sys
 
-from ._process import CLOSED_PIPE, CTRL_C, OUTPUT_FAILED, UNEXPECTED, say
 from .._support.printable import printable
+from ._process import CLOSED_PIPE, CTRL_C, OUTPUT_FAILED, UNEXPECTED, say
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs start-up time
 if TYPE_CHECKING:
-    from typing import IO, Any, NoReturn, Optional, Sequence
+    from collections.abc import Sequence
+    from typing import Any, NoReturn
+
+    from _typeshed import SupportsWrite
 
     from ..guide.outcome import Outcome
 
@@ -38,6 +41,7 @@ EXIT_STATUSES = (
     (CLOSED_PIPE, "the reader of the output went away (a closed pipe)"),
 )
 
+
 class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line on stderr, and whose help fails loudly on a full disk."""
 
@@ -46,11 +50,14 @@ class OneLineParser(argparse.ArgumentParser):
         say(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)")
         self.exit(BAD_INPUT)
 
-    def print_help(self, file: "Optional[IO[str]]" = None) -> None:
+    def print_help(self, file: "SupportsWrite[str] | None" = None) -> None:
         """Write the help to stdout; a failed write raises (argparse would ignore it)."""
         write_stdout(self.format_help(), file)
 
-    def parse_known_args(self, args: "Optional[Sequence[str]]" = None, namespace: "Any" = None) -> "Any":
+    # argparse's overloads only narrow the namespace's type; this one takes the same arguments.
+    def parse_known_args(  # type: ignore[override]
+        self, args: "Sequence[str] | None" = None, namespace: "Any" = None
+    ) -> "Any":
         """Parse as argparse does, but take `--timeout -inf` as the value -inf rather than an unknown option."""
         args = list(sys.argv[1:] if args is None else args)
         return super().parse_known_args(_attach_dash_values(args, self._value_options()), namespace)
@@ -61,14 +68,20 @@ class OneLineParser(argparse.ArgumentParser):
 
 def _attach_dash_values(args: "list[str]", value_options: "set[str]") -> "list[str]":
     """`--opt -x` as `--opt=-x` when -x is no option: argparse takes only plain negative numbers as values."""
-    joined: "list[str]" = []
+    joined: list[str] = []
     i = 0
     while i < len(args):
         arg = args[i]
         if arg == "--":
             return joined + args[i:]
         following = args[i + 1] if i + 1 < len(args) else None
-        if arg in value_options and following and following.startswith("-") and not following.startswith("--") and following != "-h":
+        if (
+            arg in value_options
+            and following
+            and following.startswith("-")
+            and not following.startswith("--")
+            and following != "-h"
+        ):
             joined.append(f"{arg}={following}")
             i += 2
             continue
@@ -80,17 +93,21 @@ def _attach_dash_values(args: "list[str]", value_options: "set[str]") -> "list[s
 class VersionAction(argparse.Action):
     """`--version`: print the command's name and the package's version, then exit."""
 
-    def __init__(self, option_strings: "Sequence[str]", dest: str = argparse.SUPPRESS, help: "Optional[str]" = None) -> None:
+    def __init__(
+        self, option_strings: "Sequence[str]", dest: str = argparse.SUPPRESS, help: "str | None" = None
+    ) -> None:
         super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: "Any", values: "Any", option_string: "Optional[str]" = None) -> None:
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: "Any", values: "Any", option_string: "str | None" = None
+    ) -> None:
         from .._support.version import package_version  # read from the installed metadata only when asked for
 
         write_stdout(f"{parser.prog} {package_version()}\n")
         parser.exit()
 
 
-def write_stdout(text: str, file: "Optional[IO[str]]" = None) -> None:
+def write_stdout(text: str, file: "SupportsWrite[str] | None" = None) -> None:
     """Write to `file` or stdout; nothing when started with stdout closed (`>&-`)."""
     file = file or sys.stdout
     if file is not None:
@@ -113,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("x", nargs="?", default="1", help="first argument of run (i32, default 1)")
     parser.add_argument("y", nargs="?", default="7", help="second argument of run (i32, default 7)")
-    parser.add_argument("--exit-code", default="1", metavar="N", help="code the host exits with (0..4294967295, default 1)")
+    parser.add_argument(
+        "--exit-code", default="1", metavar="N", help="code the host exits with (0..4294967295, default 1)"
+    )
     parser.add_argument(
         "--host",
         choices=["exit", "return", "error"],
@@ -137,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: "Optional[Sequence[str]]" = None) -> int:
+def main(argv: "Sequence[str] | None" = None) -> int:
     """Run the command line and return its exit status."""
     args = build_parser().parse_args(argv)
     try:
@@ -173,12 +192,12 @@ def _example_arguments(args: argparse.Namespace) -> "dict[str, Any]":
     """The command line's text as run_example's arguments; text that is no value at all raises ValueError."""
     from pathlib import Path
 
-    from ..guide.guest import ModuleError
     from .._support.validation import parse_int
+    from ..guide.guest import ModuleError
 
     if args.module == "":  # Path("") would be the current folder
         raise ModuleError("the module source is empty: --module needs a file path")
-    arguments: "dict[str, Any]" = dict(
+    arguments: dict[str, Any] = dict(
         x=parse_int("x", args.x),
         y=parse_int("y", args.y),
         exit_code=parse_int("--exit-code", args.exit_code),
@@ -193,8 +212,8 @@ def _example_arguments(args: argparse.Namespace) -> "dict[str, Any]":
     return arguments
 
 
-def parse_seconds(text: str) -> "Optional[float]":
-    """`--timeout`'s text as seconds: a number (inf, or one too large for a float, is no deadline), or None for `none`."""
+def parse_seconds(text: str) -> "float | None":
+    """`--timeout`'s text as seconds: a number (inf, or one too large for a float: no deadline), or None for `none`."""
     if text.strip().lower() == "none":
         return None
     try:
@@ -206,8 +225,8 @@ def parse_seconds(text: str) -> "Optional[float]":
 def _refused(args: argparse.Namespace, error: Exception) -> int:
     """Report a value or module the package refused, in one line, and choose the exit status."""
     from ..guide.guest import ModuleError
-    from ..interrupting.guard import Reason
     from ..guide.running import StartStopped
+    from ..interrupting.guard import Reason
 
     _traceback_if(args.verbose)  # then the one-line message and status 2, as without --verbose
     prefix = "" if isinstance(error, ModuleError) else "bad input: "
@@ -228,8 +247,8 @@ def _trap_details(args: argparse.Namespace, outcome: "Outcome") -> None:
 
 
 def _status(outcome: "Outcome") -> int:
-    from ..interrupting.guard import Reason
     from ..guide.outcome import ExitedEarly, Interrupted
+    from ..interrupting.guard import Reason
 
     if isinstance(outcome, ExitedEarly):
         return EXPECTED

@@ -18,9 +18,13 @@ import sys
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing would lengthen that window
 if TYPE_CHECKING:
     import argparse
-    from importlib.resources.abc import Traversable
+    from collections.abc import Sequence
+
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:
+        from importlib.abc import Traversable
     from pathlib import Path
-    from typing import Optional, Sequence, Union
 
 DEFAULT_FOLDER = "earlyexit-tutorial"
 FIRST_NOTEBOOK = "01-early-exit.ipynb"
@@ -52,7 +56,7 @@ def notebook_sources() -> list[Traversable]:
     return found
 
 
-def copy_notebooks(folder: Union[str, os.PathLike[str]], *, overwrite: bool = False) -> list[Path]:
+def copy_notebooks(folder: str | os.PathLike[str], *, overwrite: bool = False) -> list[Path]:
     """Copy the tutorial's notebooks into `folder` (created if missing) and return the new files.
 
     Nothing is written outside `folder`: a symbolic link at a notebook's name is a clash like a
@@ -95,7 +99,8 @@ def _check_destinations(target: Path, names: list[str], overwrite: bool) -> set[
 
     from .._support.printable import display_path
 
-    clashes, folders = [], []
+    clashes: list[str] = []
+    folders: list[str] = []
     for name in names:
         try:
             # lstat, not stat: a link at the name is a clash even if it points nowhere (a dangling
@@ -173,23 +178,25 @@ def _move_aside(destination: str, target: Path, name: str) -> str:
 
 def _undo(target: Path, temporary: dict[str, str], moved_aside: dict[str, str], placed: list[str]) -> None:
     """Put back what was in `target` before _write_all began."""
+    from contextlib import suppress  # only on this error path, not at the command's start
+
     for name in placed:
         _remove(target / name)  # a new copy
     for name, path in temporary.items():
         if name not in placed:
             _remove(path)  # a temporary file not renamed yet
     for name, old in moved_aside.items():
-        try:
+        # If this fails the file stays under its temporary name; the error that stopped the copy is the one to report.
+        with suppress(OSError):
             os.replace(old, target / name)
-        except OSError:
-            pass  # it stays under its temporary name; the error that stopped the copy is the one to report
 
 
-def _remove(path: Union[str, os.PathLike[str]]) -> None:
-    try:
+def _remove(path: str | os.PathLike[str]) -> None:
+    from contextlib import suppress  # only on the error path, not at the command's start
+
+    # Gone already, or undoing after an error: the first error is the one worth reporting.
+    with suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass  # gone already, or undoing after an error: the first error is the one worth reporting
 
 
 def cd_line(folder: str, *, windows: bool = os.name == "nt") -> str:
@@ -221,10 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command and return its exit status."""
-    from ._process import raise_on_ctrl_c, say
     from .._support.printable import display_path, printable
+    from ._process import raise_on_ctrl_c, say
 
     args = build_parser().parse_args(argv)
     raise_on_ctrl_c()  # from here a Ctrl-C unwinds, so a copy half done is undone

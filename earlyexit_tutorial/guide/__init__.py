@@ -1,1 +1,4 @@
-"""The guide's steps: the error type, the host function, the guest, the typed `run`, the outcomes, and the example that joins them."""
+"""The guide's steps.
+
+The error type, the host function, the guest, the typed `run`, the outcomes, and the example that joins them.
+"""

@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import stat
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any
 
 import wasmtime
 
 from .._support.compile_errors import compile_message
-from .host import EARLY_EXIT, ImportKey, is_wasmtime_extern
-from .outcome import short_error
 from .._support.printable import clip, display_path
-from .signatures import RUN_SIGNATURE, EARLY_EXIT_SIGNATURE, describe, matches
+from .host import EARLY_EXIT, ImportKey, import_key, is_wasmtime_extern
+from .outcome import short_error
+from .signatures import EARLY_EXIT_SIGNATURE, RUN_SIGNATURE, describe, matches
 
 # The guest of the guide, in WebAssembly text. `run` calls the host's
 # `early_exit` first; the addition after it only happens if the host lets
@@ -36,7 +37,7 @@ GUEST_WAT = """\
 )
 """
 
-ModuleSource = Union[str, bytes, os.PathLike]
+ModuleSource = str | bytes | os.PathLike
 
 WASM_MAGIC = b"\0asm"
 
@@ -45,7 +46,7 @@ class ModuleError(ValueError):
     """A module that cannot be loaded or does not fit the tutorial's host."""
 
 
-_compiled: "weakref.WeakKeyDictionary[wasmtime.Engine, wasmtime.Module]" = weakref.WeakKeyDictionary()
+_compiled: weakref.WeakKeyDictionary[wasmtime.Engine, wasmtime.Module] = weakref.WeakKeyDictionary()
 
 
 def compile_guest(engine: wasmtime.Engine) -> wasmtime.Module:
@@ -120,7 +121,9 @@ def _read_file(path: Path) -> tuple[bytes, str]:
     except OSError as error:
         raise ModuleError(f"cannot read module file {name}: {error.strerror}") from None
     if len(data) > MAX_MODULE_BYTES:  # it grew after the check
-        raise ModuleError(f"module file {name} is larger than {MAX_MODULE_BYTES // 2**20} MiB, too large for a module here")
+        raise ModuleError(
+            f"module file {name} is larger than {MAX_MODULE_BYTES // 2**20} MiB, too large for a module here"
+        )
     if path.suffix == ".wasm" and not data.startswith(WASM_MAGIC):
         raise ModuleError(f"{name} is not a WebAssembly binary: it does not start with the \\0asm magic bytes")
     return data, name
@@ -138,18 +141,19 @@ def _check_regular_file(info: os.stat_result, name: str) -> None:
     if info.st_size > MAX_MODULE_BYTES:
         size = info.st_size / 2**20
         raise ModuleError(
-            f"module file {name} is {size:.1f} MiB, larger than the {MAX_MODULE_BYTES // 2**20} MiB a module may have here"
+            f"module file {name} is {size:.1f} MiB, "
+            f"larger than the {MAX_MODULE_BYTES // 2**20} MiB a module may have here"
         )
 
 
-def load_module(engine: wasmtime.Engine, source: Union[ModuleSource, wasmtime.Module]) -> wasmtime.Module:
+def load_module(engine: wasmtime.Engine, source: ModuleSource | wasmtime.Module) -> wasmtime.Module:
     """Compile a learner's module (WAT text, wasm bytes, a file, a wasmtime.Module) and check its shape."""
     module, name = compile_module(engine, source)
     check_shape(module, name)
     return module
 
 
-def compile_module(engine: wasmtime.Engine, source: Union[ModuleSource, wasmtime.Module]) -> tuple[wasmtime.Module, str]:
+def compile_module(engine: wasmtime.Engine, source: ModuleSource | wasmtime.Module) -> tuple[wasmtime.Module, str]:
     """Compile a learner's module for `engine`; return it and its name in messages. Its shape is not checked."""
     if isinstance(source, wasmtime.Module):
         return _for_engine(engine, source), "the given wasmtime.Module"
@@ -186,20 +190,22 @@ def _for_engine(engine: wasmtime.Engine, module: wasmtime.Module) -> wasmtime.Mo
         ) from None
 
 
-def check_shape(module: wasmtime.Module, name: str = "the module", offered: Optional[Mapping[ImportKey, Any]] = None) -> None:
+def check_shape(
+    module: wasmtime.Module, name: str = "the module", offered: Mapping[ImportKey, Any] | None = None
+) -> None:
     """Raise ModuleError unless every import is provided with its type and `run` is exported.
 
     `offered` holds the learner's own host functions by (module, name); the
     tutorial's host provides env.early_exit unless `offered` overrides it.
     """
     offered = offered or {}
-    imported = {(imp.module, imp.name) for imp in module.imports}
+    imported = {import_key(imp) for imp in module.imports}
     # An offered function the module does not import is refused, not ignored: a
     # typo ("tock" for "tick", "emv" for "env") or an import removed from the WAT
     # would otherwise leave a host function that never runs, with nothing to say so.
     extras = [f"{m}.{n}" for m, n in offered if (m, n) not in imported]
     for imp in module.imports:
-        key = (imp.module, imp.name)
+        key = import_key(imp)
         what = f"{name} imports {imp.module}.{imp.name}"
         if key in offered:
             _check_offered(what, imp.type, offered[key])

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 import wasmtime
 
@@ -75,7 +76,14 @@ ImportKey = tuple[str, str]  # (module, name), as the guest's import declaration
 EARLY_EXIT: ImportKey = ("env", "early_exit")  # the import the tutorial's host provides
 
 
-def offered_imports(imports: Optional[Mapping[str, Mapping[str, Any]]]) -> dict[ImportKey, Any]:
+def import_key(imp: wasmtime.ImportType) -> ImportKey:
+    """The (module, name) a guest's import declaration names."""
+    # wasmtime types the name as optional for the old module-linking proposal; a core module's
+    # import always has one (possibly empty).
+    return (imp.module, "" if imp.name is None else imp.name)
+
+
+def offered_imports(imports: Mapping[str, Mapping[str, Any]] | None) -> dict[ImportKey, Any]:
     """The learner's `imports={"env": {"tick": tick}}` as {("env", "tick"): tick}, its shape checked."""
     if imports is None:
         return {}
@@ -87,7 +95,8 @@ def offered_imports(imports: Optional[Mapping[str, Mapping[str, Any]]]) -> dict[
             raise TypeError(f"imports: a module name must be a str, got {type(module).__name__} {module!r}")
         if not isinstance(names, Mapping):
             raise TypeError(
-                f'imports[{module!r}] must be a dict of names to functions, like {{"tick": tick}}, got {type(names).__name__}'
+                f'imports[{module!r}] must be a dict of names to functions, like {{"tick": tick}}, '
+                f"got {type(names).__name__}"
             )
         for name, value in names.items():
             if not isinstance(name, str):

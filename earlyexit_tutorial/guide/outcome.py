@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional, Protocol, Union
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import wasmtime
 
-from .exit_code import ExitCode
 from ..interrupting.guard import Reason
+from .exit_code import ExitCode
 
 if TYPE_CHECKING:
     from ..interrupting.guard import StopReport
@@ -35,7 +36,7 @@ class _Record:
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined]
+        return self._values() == other._values()
 
     def __hash__(self) -> int:
         return hash((type(self), self._values()))
@@ -98,15 +99,15 @@ class Interrupted(_Record):
     _hidden = ("error",)
     reason: Reason  # equal to its text too: outcome.reason == "deadline"
     error: BaseException
-    timeout: Optional[float]
-    fuel_consumed: Optional[int]
+    timeout: float | None
+    fuel_consumed: int | None
 
     def __init__(
         self,
         reason: Reason | str,
         error: BaseException,
-        timeout: Optional[float] = None,
-        fuel_consumed: Optional[int] = None,
+        timeout: float | None = None,
+        fuel_consumed: int | None = None,
     ) -> None:
         # Our own reasons become Reason members; any other text is kept as it is.
         super().__init__(Reason(reason) if reason in _REASONS else reason, error, timeout, fuel_consumed)
@@ -118,25 +119,54 @@ class Interrupted(_Record):
         return f"Interrupted: {stopped_because(self.reason, self.timeout, self.fuel_consumed)}"
 
 
-Outcome = Union[Returned, ExitedEarly, OtherError, Interrupted]
+Outcome = Returned | ExitedEarly | OtherError | Interrupted
 _REASONS = {reason.value for reason in Reason}
 
 
-# Why a guest was stopped from outside, as the end of a sentence: the one table of these words.
-_STOPPED_BECAUSE = {
-    Reason.DEADLINE: "the guest ran past its {timeout:g} s deadline",
-    Reason.STOP: "stopped by the Stop button",
-    Reason.KERNEL: "stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)",
-    Reason.FUEL: "the guest ran out of fuel after {fuel}",
+class _ReasonWords(NamedTuple):
+    because: str  # the end of "Interrupted: ...", the outcome's message
+    did: str  # what the guest did, after its subject: "its start function ran past its 0.2 s deadline"
+    label: str  # a few words: the label on the diagram's stop arrow
+
+
+# Why a guest was stopped from outside, in words: the one table of them, so that a new Reason is one
+# more row. {timeout} is the deadline in seconds, {fuel} an amount of fuel in words.
+_WORDS = {
+    Reason.DEADLINE: _ReasonWords(
+        "the guest ran past its {timeout:g} s deadline", "ran past its {timeout:g} s deadline", "after {timeout:g} s"
+    ),
+    Reason.STOP: _ReasonWords("stopped by the Stop button", "was stopped by the Stop button", "Stop button"),
+    Reason.KERNEL: _ReasonWords(
+        "stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)",
+        "was stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)",
+        "Ctrl-C",
+    ),
+    # When fuel runs out the guest has spent its whole budget: consumed and budget are one amount.
+    Reason.FUEL: _ReasonWords(
+        "the guest ran out of fuel after {fuel}", "ran out of fuel (its budget was {fuel})", "out of fuel"
+    ),
 }
 
 
-def stopped_because(reason: Reason, timeout: Optional[float], fuel_consumed: Optional[int]) -> str:
+def stopped_because(reason: Reason, timeout: float | None, fuel_consumed: int | None) -> str:
     """Why a guest was stopped from outside, as the end of a sentence."""
-    return _STOPPED_BECAUSE[reason].format(timeout=timeout, fuel=fuel_units(fuel_consumed))
+    return _WORDS[reason].because.format(timeout=timeout, fuel=fuel_units(fuel_consumed))
 
 
-def fuel_units(amount: Optional[int]) -> str:
+def what_it_did(reason: Reason, timeout: float | None, fuel: int | None) -> str:
+    """What a stopped guest did, as a verb phrase after its subject ("the guest", "its start function")."""
+    return _WORDS[reason].did.format(timeout=timeout, fuel=fuel_units(fuel))
+
+
+def stop_label(reason: Reason, timeout: float | None) -> str:
+    """A few words for what stopped a guest; without its timeout, a deadline is just "deadline"."""
+    words = _WORDS[reason].label
+    if timeout is None and "{timeout" in words:
+        return reason.value
+    return words.format(timeout=timeout)
+
+
+def fuel_units(amount: int | None) -> str:
     """An amount of fuel in words: "1 unit", "5 units"."""
     return f"{amount} unit{'' if amount == 1 else 's'}"
 
@@ -144,7 +174,7 @@ def fuel_units(amount: Optional[int]) -> str:
 class StopReporter(Protocol):
     """A guard, as the outcomes see it: it says what stopped its call."""
 
-    def what_stopped(self, error: Optional[BaseException]) -> Optional[StopReport]:
+    def what_stopped(self, error: BaseException | None) -> StopReport | None:
         """What stopped the call, given the error it ended with; None: nothing did."""
 
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 import wasmtime
 
+from .._support.validation import check_i32
+from ..interrupting.guard import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
 from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, check_shape, compile_guest, compile_module
-from .host import HostBehaviour, ImportKey, define_env, make_host, offered_imports
-from ..interrupting.guard import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
-from .outcome import OtherError, Outcome, call_run, fuel_units, guarded_outcome, short_error, stopped_because
+from .host import HostBehaviour, ImportKey, define_env, import_key, make_host, offered_imports
+from .outcome import OtherError, Outcome, call_run, guarded_outcome, short_error, what_it_did
 from .typed import TypedRun, typed_run
-from .._support.validation import check_i32
 
 # Default caps on what one guest may take, so a runaway module cannot eat the
 # learner's machine: 64 MiB of linear memory, modest tables and counts.
@@ -38,8 +39,8 @@ def call_interruptibly(
     store: wasmtime.Store,
     stopper: Stopper,
     *,
-    timeout: Optional[float] = DEFAULT_TIMEOUT,
-    fuel: Optional[int] = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    fuel: int | None = None,
 ) -> Outcome:
     """Run `call` (which calls into `store`) so that a deadline, fuel, stop() or Ctrl-C can end it."""
     return run_guarded(GuardedCall(store, stopper, timeout=timeout, fuel=fuel), call)
@@ -80,14 +81,14 @@ class Example:
 
     def __init__(
         self,
-        module: Optional[ModuleSource | wasmtime.Module] = None,
+        module: ModuleSource | wasmtime.Module | None = None,
         *,
         behaviour: HostBehaviour | str = HostBehaviour.EXIT,
         exit_code: int = 1,
-        imports: Optional[Mapping[str, Mapping[str, Callable[..., Any]]]] = None,
-        limits: Optional[dict] = None,
-        timeout: Optional[float] = DEFAULT_TIMEOUT,
-        fuel: Optional[int] = None,
+        imports: Mapping[str, Mapping[str, Callable[..., Any]]] | None = None,
+        limits: dict | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        fuel: int | None = None,
         progress: Callable[[str], None] = lambda line: None,
     ) -> None:
         # The cheap checks first, before the slow compile.
@@ -129,24 +130,25 @@ class Example:
         example = weakref.ref(self)
         defined: set[ImportKey] = set()
         for imp in self.module.imports:
-            key = (imp.module, imp.name)
+            key = import_key(imp)
             if key in defined:  # a module may import one name more than once; a linker holds it once
                 continue
             defined.add(key)
             if key in self._imports:
-                func = wasmtime.Func(self.store, imp.type, _learner_trampoline(example, key))
-                self.linker.define(self.store, imp.module, imp.name, func)
+                func_type = cast(wasmtime.FuncType, imp.type)  # check_shape let through functions only
+                func = wasmtime.Func(self.store, func_type, _learner_trampoline(example, key))
+                self.linker.define(self.store, *key, func)
             else:  # check_shape let through only the tutorial's env.early_exit
                 # It asks self.host each time, so a panel can change the behaviour without re-instantiating.
                 define_env(self.linker, self.store, _host_trampoline(example))
 
-    def _instantiate(self, timeout: Optional[float], fuel: Optional[int]) -> wasmtime.Instance:
+    def _instantiate(self, timeout: float | None, fuel: int | None) -> wasmtime.Instance:
         """Instantiate the module under the guard; a start function that fails is one clear line."""
-        failure: Optional[BaseException] = None
+        failure: BaseException | None = None
         with GuardedCall(self.store, self.stopper, timeout=timeout, fuel=fuel) as guard:
             try:
                 instance = self.linker.instantiate(self.store, self.module)
-            except BaseException as error:  # noqa: BLE001 - a host's KeyboardInterrupt too
+            except BaseException as error:  # a host's KeyboardInterrupt too
                 failure = error
         stopped = guard.what_stopped(failure)
         reason = None if stopped is None else stopped.reason
@@ -158,25 +160,21 @@ class Example:
                 raise KeyboardInterrupt
             return instance
         if reason is not None:
-            if reason is Reason.DEADLINE:
-                why = f"ran past its {guard.timeout:g} s deadline"
-            elif reason is Reason.FUEL:
-                why = f"ran out of fuel (its budget was {fuel_units(guard.fuel)})"
-            else:
-                why = "was " + stopped_because(reason, None, None)
+            why = what_it_did(reason, guard.timeout, guard.fuel)
             raise StartStopped(f"cannot instantiate the module: its start function {why}", reason) from None
         if isinstance(failure, (wasmtime.Trap, wasmtime.WasmtimeError)):
             raise ModuleError(f"cannot instantiate the module: {short_error(failure)}") from None
         if isinstance(failure, ExitCode):  # a start function called env.early_exit
             raise ModuleError(
-                f"cannot instantiate the module: its start function called env.early_exit, which exited with code {failure}"
+                "cannot instantiate the module: its start function called env.early_exit, "
+                f"which exited with code {failure}"
             ) from None
         if isinstance(failure, Exception):  # e.g. the host's HostFailure, raised inside a start function
             raise ModuleError(
                 f"cannot instantiate the module: its start function called env.early_exit, which raised "
                 f"{type(failure).__name__}: {short_error(failure)}"
             ) from failure
-        raise failure  # type: ignore[misc] - SystemExit and the like go on as they came
+        raise failure  # SystemExit and the like go on as they came
 
     def _call_host(self) -> object:
         """The guest's env.early_exit: call whatever host function is chosen now."""
@@ -215,7 +213,9 @@ class Example:
                 "function); wait for it to finish or stop it, then call again"
             )
 
-    def run(self, x: int = 1, y: int = 7, *, timeout: Optional[float] = DEFAULT_TIMEOUT, fuel: Optional[int] = None) -> Outcome:
+    def run(
+        self, x: int = 1, y: int = 7, *, timeout: float | None = DEFAULT_TIMEOUT, fuel: int | None = None
+    ) -> Outcome:
         """Call the guest's run(x, y) with a deadline and an optional fuel budget."""
         x, y = check_i32("x", x), check_i32("y", y)  # refused here, not turned into an OtherError
         return self._run_checked(x, y, timeout=timeout, fuel=fuel)
@@ -227,8 +227,8 @@ class Example:
         behaviour: HostBehaviour | str,
         exit_code: int,
         *,
-        timeout: Optional[float] = DEFAULT_TIMEOUT,
-        fuel: Optional[int] = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        fuel: int | None = None,
     ) -> Outcome:
         """Choose what early_exit does, then call run(x, y): one step, refused whole while a call runs."""
         x, y = check_i32("x", x), check_i32("y", y)
@@ -239,9 +239,9 @@ class Example:
         x: int,
         y: int,
         *,
-        timeout: Optional[float] = DEFAULT_TIMEOUT,
-        fuel: Optional[int] = None,
-        host: Optional[tuple[Callable[[], None], HostBehaviour, int]] = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        fuel: int | None = None,
+        host: tuple[Callable[[], None], HostBehaviour, int] | None = None,
     ) -> Outcome:
         """Call run(x, y), x and y already checked; `host`, a checked choice for early_exit, is taken first."""
         guard = GuardedCall(self.store, self.stopper, timeout=timeout, fuel=fuel)  # checks the limits
@@ -265,7 +265,7 @@ def _checked_host(behaviour: HostBehaviour | str, exit_code: int) -> tuple[Calla
     return make_host(behaviour, code), behaviour, code
 
 
-def _host_trampoline(example_ref: "weakref.ref[Example]") -> Callable[[], Any]:
+def _host_trampoline(example_ref: weakref.ref[Example]) -> Callable[[], Any]:
     """The function wasmtime calls for env.early_exit: the Example's host, reached weakly."""
 
     def early_exit() -> Any:
@@ -276,7 +276,7 @@ def _host_trampoline(example_ref: "weakref.ref[Example]") -> Callable[[], Any]:
     return early_exit
 
 
-def _learner_trampoline(example_ref: "weakref.ref[Example]", key: ImportKey) -> Callable[..., Any]:
+def _learner_trampoline(example_ref: weakref.ref[Example], key: ImportKey) -> Callable[..., Any]:
     """The function wasmtime calls for the learner's import `key`: their function, reached weakly."""
 
     def host_function(*args: Any) -> Any:
@@ -292,10 +292,10 @@ def run_example(
     *,
     exit_code: int = 1,
     behaviour: HostBehaviour | str = HostBehaviour.EXIT,
-    module: Optional[ModuleSource | wasmtime.Module] = None,
-    imports: Optional[Mapping[str, Mapping[str, Callable[..., Any]]]] = None,
-    timeout: Optional[float] = DEFAULT_TIMEOUT,
-    fuel: Optional[int] = None,
+    module: ModuleSource | wasmtime.Module | None = None,
+    imports: Mapping[str, Mapping[str, Callable[..., Any]]] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    fuel: int | None = None,
     progress: Callable[[str], None] = lambda line: None,
 ) -> Outcome:
     """Run the guide's example once, from compiling to the outcome."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import wasmtime
 
 from .._support._fastcall import make_fast_i32_call
-from .signatures import RUN_SIGNATURE, Signature, describe, signature_of
 from .._support.validation import check_i32
+from .signatures import RUN_SIGNATURE, Signature, describe, signature_of
 
 
 class SignatureError(TypeError):
@@ -54,7 +54,9 @@ def typed_export(instance: wasmtime.Instance, store: wasmtime.Store, name: str, 
     if export is None:
         raise LookupError(f"the module does not export `{name}`")
     if not isinstance(export, wasmtime.Func):
-        raise SignatureError(f"export `{name}` is {describe(export.type(store))}")
+        # A shared memory's type needs no store; every other extern's does.
+        kind = export.type() if isinstance(export, wasmtime.SharedMemory) else export.type(store)
+        raise SignatureError(f"export `{name}` is {describe(kind)}")
     actual = signature_of(export.type(store))
     if actual != signature:
         raise SignatureError(f"export `{name}` has signature {describe(actual)}, expected {describe(signature)}")
@@ -64,5 +66,3 @@ def typed_export(instance: wasmtime.Instance, store: wasmtime.Store, name: str, 
 def typed_run(instance: wasmtime.Instance, store: wasmtime.Store) -> TypedRun:
     """Look up `run` as a typed function of signature (i32, i32) -> i32."""
     return TypedRun(typed_export(instance, store, "run", RUN_SIGNATURE))
-
-
