@@ -156,10 +156,20 @@ def _write_temporary(target: Path, name: str, data: bytes) -> str:
     try:
         with open(fd, "wb") as file:
             file.write(data)
+        # mkstemp makes the file private (0600); a copied notebook gets the mode a plain
+        # open() would give it, so a teacher's shared folder stays readable as before.
+        os.chmod(path, _new_file_mode())
     except BaseException:
         _remove(path)
         raise
     return path
+
+
+def _new_file_mode() -> int:
+    """The mode open() gives a new file: 0o666 less the process's umask."""
+    mask = os.umask(0)  # the only way to read the umask: set it, then put it back at once
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _move_aside(destination: str, target: Path, name: str) -> str:

@@ -10,7 +10,15 @@ from typing import Any, cast
 import wasmtime
 
 from .._support.validation import check_i32
-from ..interrupting.guard import DEFAULT_TIMEOUT, GuardedCall, Reason, Stopper, host_call, interruptible_engine
+from ..interrupting.guard import (
+    DEFAULT_TIMEOUT,
+    GuardedCall,
+    Reason,
+    Stopper,
+    check_limits,
+    host_call,
+    interruptible_engine,
+)
 from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, check_shape, compile_guest, compile_module
 from .host import HostBehaviour, ImportKey, define_env, import_key, make_host, offered_imports
@@ -93,6 +101,7 @@ class Example:
     ) -> None:
         # The cheap checks first, before the slow compile.
         self.host, self.behaviour, self.exit_code = _checked_host(behaviour, exit_code)
+        timeout, fuel = check_limits(timeout, fuel)
         self._imports = offered_imports(imports)
         # Each example owns its engine: an epoch increment then stops this
         # example's guest and nobody else's.
