@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import ENDLESS_WAT
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Where a test lives -> its tier markers. A key is a folder (ending in "/"), a
@@ -114,14 +116,6 @@ OWN_WAT = """\
     (i32.add (local.get $twice) (local.get 1))))
 """
 
-ENDLESS_WAT = """\
-(module
-  (import "env" "early_exit" (func))
-  (func (export "run") (param i32 i32) (result i32)
-    (loop br 0)
-    i32.const 0))
-"""
-
 
 @pytest.fixture
 def python_sigint_handler():
@@ -156,3 +150,12 @@ def endless_wat_file(tmp_path):
     path = tmp_path / "endless.wat"
     path.write_text(ENDLESS_WAT)
     return path
+
+
+@pytest.fixture(scope="module")
+def close_panels():
+    """Close a module's panels at its end: ipywidgets keeps every open widget, and a panel its Example."""
+    yield
+    import ipywidgets
+
+    ipywidgets.Widget.close_all()
