@@ -7,6 +7,7 @@ import gc
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 ENDLESS_WAT = """\
 (module
   (import "env" "early_exit" (func))
-  (func (export "run") (param i32 i32) (result i32)
+  (func $run (export "run") (param i32 i32) (result i32)
     (loop br 0)
     i32.const 0))
 """
@@ -65,6 +66,14 @@ def rss() -> int:
 def wrap_i32(n: int) -> int:
     """n wrapped to a signed 32-bit integer, as wasm's i32 arithmetic does."""
     return (n + 2**31) % 2**32 - 2**31
+
+
+def wait_busy(example: Example, within: float = 5.0) -> None:
+    """Wait until a call of example has begun on another thread."""
+    deadline = time.monotonic() + within
+    while not example._busy.locked() and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert example._busy.locked(), "the background call did not start"
 
 
 def stdout_of(out: ipywidgets.Output) -> str:

@@ -163,7 +163,7 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line_or_nothing(how):
     span = time.monotonic() - begin
     rng = random.Random()
     ours = 0
-    for trial in range(48):
+    for _ in range(48):
         delay = rng.uniform(0, span)
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(delay)

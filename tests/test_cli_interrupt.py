@@ -1,4 +1,7 @@
-"""Command line: Ctrl-C, --timeout and --fuel end an endless guest with one clear line (bad limits: test_cli_bad_input.py)."""
+"""Command line: Ctrl-C, --timeout and --fuel end an endless guest with one clear line.
+
+Bad limits are refused in test_cli_bad_input.py, with every other bad value.
+"""
 
 from __future__ import annotations
 

@@ -119,7 +119,9 @@ def test_early_exit_is_notebook_01s_plain_cells_in_order():
     # cells' copy-marker line may differ.
     script, notebook = code_lines(script_body(EARLY_EXIT)), code_lines(notebook_01_plain_cells())
     assert script == notebook, "\n".join(
-        difflib.unified_diff(notebook, script, "notebook 01's plain cells", str(EARLY_EXIT.relative_to(ROOT)), lineterm="")
+        difflib.unified_diff(
+            notebook, script, "notebook 01's plain cells", str(EARLY_EXIT.relative_to(ROOT)), lineterm=""
+        )
     )
 
 
@@ -147,9 +149,7 @@ def test_stop_a_guest_refuses_a_timeout_that_is_no_positive_finite_number(tmp_pa
 
 def start_and_wait_for_the_guest(cwd: Path) -> subprocess.Popen:
     """Start stop_a_guest.py without a timeout and return once it says the guest is running."""
-    proc = subprocess.Popen(
-        command(STOP_A_GUEST), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen(command(STOP_A_GUEST), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first_line: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: first_line.put(proc.stdout.readline()), daemon=True).start()
     try:
@@ -175,7 +175,9 @@ def test_ctrl_c_at_random_moments_stops_the_guest_with_one_line_and_status_130(t
             proc.send_signal(signal.SIGINT)
             stdout, stderr = proc.communicate(timeout=AFTER_SIGINT)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"trial {trial}: SIGINT after {delay * 1000:.0f} ms was lost: still running {AFTER_SIGINT} s later")
+            pytest.fail(
+                f"trial {trial}: SIGINT after {delay * 1000:.0f} ms was lost: still running {AFTER_SIGINT} s later"
+            )
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -187,7 +189,11 @@ def test_ctrl_c_at_random_moments_stops_the_guest_with_one_line_and_status_130(t
 def _script_lines_in_traceback(stderr: str) -> list[str]:
     """The source lines of stop_a_guest.py that a traceback passes through."""
     lines = stderr.splitlines()
-    return [lines[i + 1].strip() for i, line in enumerate(lines[:-1]) if line.strip().startswith("File ") and STOP_A_GUEST.name in line]
+    return [
+        lines[i + 1].strip()
+        for i, line in enumerate(lines[:-1])
+        if line.strip().startswith("File ") and STOP_A_GUEST.name in line
+    ]
 
 
 @posix_only
@@ -201,18 +207,25 @@ def test_ctrl_c_at_any_moment_of_start_up_is_never_lost(tmp_path):
     rng = random.Random()
     for trial in range(16):
         delay = rng.uniform(0.0, span)
-        proc = subprocess.Popen(command(STOP_A_GUEST), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            command(STOP_A_GUEST), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         try:
             time.sleep(delay)
             proc.send_signal(signal.SIGINT)
             stdout, stderr = proc.communicate(timeout=AFTER_SIGINT)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"trial {trial}: SIGINT {delay * 1000:.0f} ms after the start was lost: still running {AFTER_SIGINT} s later")
+            pytest.fail(
+                f"trial {trial}: SIGINT {delay * 1000:.0f} ms after the start was lost: "
+                f"still running {AFTER_SIGINT} s later"
+            )
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.communicate()
-        where = f"trial {trial}, SIGINT {delay * 1000:.0f} ms after the start: status {proc.returncode}, stderr {stderr!r}"
+        where = (
+            f"trial {trial}, SIGINT {delay * 1000:.0f} ms after the start: status {proc.returncode}, stderr {stderr!r}"
+        )
         if proc.returncode == 130:
             # The script's code saw it: one line, whether the guest had started or not.
             assert stderr == STOPPED_BY_CTRL_C + "\n" and stdout in ("", RUNNING + "\n"), where
@@ -221,8 +234,10 @@ def test_ctrl_c_at_any_moment_of_start_up_is_never_lost(tmp_path):
             # script's imports loading wasmtime), Python ends the program its own way: killed by
             # the signal, a KeyboardInterrupt traceback, or a "Fatal Python error" during site.
             interpreters_own = (
-                proc.returncode == -signal.SIGINT and (stderr == "" or stderr.rstrip().endswith("KeyboardInterrupt"))
-                or proc.returncode == 1 and stderr.startswith("Fatal Python error: ")
+                proc.returncode == -signal.SIGINT
+                and (stderr == "" or stderr.rstrip().endswith("KeyboardInterrupt"))
+                or proc.returncode == 1
+                and stderr.startswith("Fatal Python error: ")
             )
             assert interpreters_own, where
             assert all(line.startswith(("import ", "from ")) for line in _script_lines_in_traceback(stderr)), where

@@ -140,9 +140,9 @@ def package_imports(text: str) -> list[ast.stmt]:
     """The statements of `text` that import the package or one of its modules."""
     found = []
     for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.Import) and any(a.name.partition(".")[0] == PACKAGE for a in node.names):
-            found.append(node)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").partition(".")[0] == PACKAGE:
+        imports_it = isinstance(node, ast.Import) and any(a.name.partition(".")[0] == PACKAGE for a in node.names)
+        imports_from_it = isinstance(node, ast.ImportFrom) and (node.module or "").partition(".")[0] == PACKAGE
+        if imports_it or imports_from_it:
             found.append(node)
     return found
 
