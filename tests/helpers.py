@@ -81,6 +81,22 @@ def stdout_of(out: ipywidgets.Output) -> str:
     return "".join(o.get("text", "") for o in out.outputs if o.get("output_type") == "stream")
 
 
+# Put first in a program run as a learner runs it: any import of the package fails, even
+# though it is installed in this environment, as on a machine that only ran `pip install wasmtime`.
+BLOCKER = """\
+import sys
+
+
+class _NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "earlyexit_tutorial":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+
+
+sys.meta_path.insert(0, _NotInstalled())
+"""
+
 # --- bad input: one guest with every kind of trouble, modules of every wrong shape ---------------
 
 PAGE = 64 * 1024

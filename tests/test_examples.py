@@ -15,12 +15,13 @@ import random
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from .helpers import BLOCKER
 
 ROOT = Path(__file__).resolve().parents[1]
 EARLY_EXIT = ROOT / "examples" / "early_exit.py"
@@ -42,24 +43,7 @@ AFTER_SIGINT = 10.0  # seconds a stopped script may take to exit; a lost Ctrl-C 
 
 # Run as `python -I -c RUNNER script args...`: block the package, then run the
 # script as __main__ with its own argv.
-RUNNER = textwrap.dedent(
-    f"""\
-    import runpy
-    import sys
-
-
-    class _NotInstalled:
-        def find_spec(self, name, path=None, target=None):
-            if name.partition(".")[0] == {PACKAGE!r}:
-                raise ModuleNotFoundError(f"No module named {{name!r}}")
-            return None
-
-
-    sys.meta_path.insert(0, _NotInstalled())
-    sys.argv = sys.argv[1:]
-    runpy.run_path(sys.argv[0], run_name="__main__")
-    """
-)
+RUNNER = "import runpy\n" + BLOCKER + 'sys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name="__main__")\n'
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT with os.kill")
 
