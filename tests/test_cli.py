@@ -87,6 +87,14 @@ def test_help_does_not_import_wasmtime():
     assert result.stdout.splitlines()[-1] == "[]"
 
 
+def run_writing_to(stdout, args: list[str], unbuffered: str) -> subprocess.CompletedProcess:
+    """The command line with its stdout sent to stdout, buffered as Python does by default or unbuffered."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    return subprocess.run([*CLI, *args], stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60, env=env)
+
+
 @posix_only
 @pytest.mark.parametrize("args", [[], ["--help"]], ids=["run", "help"])
 @pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
@@ -94,18 +102,8 @@ def test_a_closed_pipe_ends_the_program_quietly(args, unbuffered):
     # `earlyexit-tutorial | true`, made certain: the reading end is closed before the program writes.
     read_end, write_end = os.pipe()
     os.close(read_end)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    if unbuffered:
-        env["PYTHONUNBUFFERED"] = unbuffered
     try:
-        result = subprocess.run(
-            [*CLI, *args],
-            stdout=write_end,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-            env=env,
-        )
+        result = run_writing_to(write_end, args, unbuffered)
     finally:
         os.close(write_end)
     assert result.stderr == ""
@@ -117,18 +115,8 @@ def test_a_closed_pipe_ends_the_program_quietly(args, unbuffered):
 @pytest.mark.parametrize("args", [[], ["--help"]], ids=["run", "help"])
 @pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
 def test_a_full_disk_is_one_line_and_status_74(args, unbuffered):
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    if unbuffered:
-        env["PYTHONUNBUFFERED"] = unbuffered
     with open("/dev/full", "wb") as full:
-        result = subprocess.run(
-            [*CLI, *args],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-            env=env,
-        )
+        result = run_writing_to(full, args, unbuffered)
     assert result.returncode == 74
     assert result.stderr == "error: cannot write the output: No space left on device\n"
 
