@@ -19,8 +19,20 @@ _built: dict[str, object] = {}  # "html": the built folder, or "error": why the 
 def build_site(out: Path) -> subprocess.CompletedProcess:
     """Run Sphinx on docs/ into `out` with -W, as `make site` does."""
     return subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d", str(out / ".doctrees"),
-         str(ROOT / "docs"), str(out / "html")],
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(out / ".doctrees"),
+            str(ROOT / "docs"),
+            str(out / "html"),
+        ],
         capture_output=True,
         text=True,
         timeout=SITE_BUILD_TIMEOUT,
@@ -31,7 +43,11 @@ def build_site(out: Path) -> subprocess.CompletedProcess:
 def built_site(tmp_path_factory) -> Path:
     """The folder of the built site; the build runs on first use, and a failed build fails every caller."""
     fetched = any((ROOT / "build" / "docs-cache").glob("*/widgets/embed.js"))
-    if not fetched and shutil.which("npm") is None and os.environ.get("CI", "").strip().lower() not in {"1", "true", "yes"}:
+    if (
+        not fetched
+        and shutil.which("npm") is None
+        and os.environ.get("CI", "").strip().lower() not in {"1", "true", "yes"}
+    ):
         # As for Chromium: skipped on a learner's machine, a failure in CI.
         pytest.skip("the site build fetches one npm package once, and npm is not on PATH (apt-get install npm)")
     if not _built:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import ENDLESS_WAT
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Where a test lives -> its tier markers. A key is a folder (ending in "/"), a
@@ -34,6 +36,7 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/test_guard.py::test_ctrl_c_at_random_moments_always_ends_the_call_cleanly": ("slow",),
     "tests/test_guard.py::test_ctrl_c_during_a_start_function_through_the_command_line": ("slow",),
     "tests/test_cli.py::test_ctrl_c_at_any_moment_of_start_up_is_one_line_or_nothing": ("slow",),
+    "tests/test_examples.py::test_ctrl_c_at_random_moments_stops_the_guest_with_one_line_and_status_130": ("slow",),
     # A whole pytest collection in a subprocess each.
     "tests/test_tiers.py::test_fast_keeps_the_unmarked_tests_and_collects_no_notebook_cell": ("slow",),
     "tests/test_tiers.py::test_fast_with_nothing_left_to_run_fails_with_pytests_no_tests_status": ("slow",),
@@ -114,14 +117,6 @@ OWN_WAT = """\
     (i32.add (local.get $twice) (local.get 1))))
 """
 
-ENDLESS_WAT = """\
-(module
-  (import "env" "early_exit" (func))
-  (func (export "run") (param i32 i32) (result i32)
-    (loop br 0)
-    i32.const 0))
-"""
-
 
 @pytest.fixture
 def python_sigint_handler():
@@ -156,3 +151,12 @@ def endless_wat_file(tmp_path):
     path = tmp_path / "endless.wat"
     path.write_text(ENDLESS_WAT)
     return path
+
+
+@pytest.fixture(scope="module")
+def close_panels():
+    """Close a module's panels at its end: ipywidgets keeps every open widget, and a panel its Example."""
+    yield
+    import ipywidgets
+
+    ipywidgets.Widget.close_all()

@@ -8,14 +8,9 @@ import sys
 
 import pytest
 
+from .helpers import CLI, cli
+
 PROGRESS = ["Compiling module...", "Instantiating module...", "Calling `run` function..."]
-
-
-def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "earlyexit_tutorial", *args], capture_output=True, text=True, timeout=timeout, env=env
-    )
 
 
 def test_default_run_prints_four_lines_and_exits_0():
@@ -39,7 +34,11 @@ def test_console_script_is_installed():
         (["--exit-code", "0"], 0, "Exited early with exit code: 0"),
         (["--exit-code", "4294967295"], 0, "Exited early with exit code: 4294967295"),
         (["4", "5", "--no-early-exit"], 1, "Expected early termination with `ExitCode`, found: 9"),
-        (["--host", "return", "--", "-2147483648", "-1"], 1, "Expected early termination with `ExitCode`, found: 2147483647"),
+        (
+            ["--host", "return", "--", "-2147483648", "-1"],
+            1,
+            "Expected early termination with `ExitCode`, found: 2147483647",
+        ),
         (["--host", "error"], 1, "Unknown error `the host function failed on purpose` found. expected `ExitCode`"),
         (["--host", "exit", "2147483647", "-2147483648"], 0, "Exited early with exit code: 1"),
     ],
@@ -59,66 +58,11 @@ def test_own_module_wat_and_wasm(own_wat_file, own_wasm_file):
         assert result.stdout.splitlines()[-1] == "Expected early termination with `ExitCode`, found: 10"
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["2147483648"], "error: bad input: x must be in the i32 range -2147483648..2147483647, got 2147483648"),
-        (["1", "seven"], "error: bad input: y must be a whole number, got 'seven'"),
-        (["--exit-code", "-1"], "error: bad input: exit code must be in 0..4294967295, got -1"),
-        (["--exit-code", "4294967296"], "error: bad input: exit code must be in 0..4294967295, got 4294967296"),
-        (["--module", "no/such/file.wat"], "error: module file not found: no/such/file.wat"),
-        (["--timeout", "soon"], "error: bad input: --timeout must be a number of seconds, got 'soon'"),
-        (["--fuel", "-3"], "error: bad input: fuel must be an integer in 0..9223372036854775807, got -3"),
-    ],
-)
-def test_bad_input_is_one_line_and_status_2(args, message):
-    result = cli(*args)
-    assert result.returncode == 2
-    assert result.stderr.strip() == message
-    assert "Traceback" not in result.stdout + result.stderr
-
-
-def test_bad_module_is_status_2(tmp_path):
-    bad = tmp_path / "bad.wat"
-    bad.write_text("(module (func (export \"run\")\n  (i32.bogus)))\n")
-    result = cli("--module", str(bad))
-    assert result.returncode == 2
-    assert result.stderr.startswith(f"error: cannot compile {bad}:")
-    assert "at line 2, column" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-
-
-def test_usage_errors_are_status_2():
-    result = cli("--host", "sideways")
-    assert result.returncode == 2
-    assert "invalid choice" in result.stderr
-
-
 def test_help_lists_every_option():
     result = cli("--help")
     assert result.returncode == 0
     for option in ("--exit-code", "--no-early-exit", "--host", "--module", "--timeout", "--fuel", "--verbose"):
         assert option in result.stdout
-
-
-def test_a_trapping_guest_is_status_1_without_traceback(tmp_path):
-    trap = tmp_path / "trap.wat"
-    trap.write_text('(module (func (export "run") (param i32 i32) (result i32) unreachable))')
-    result = cli("--module", str(trap))
-    assert result.returncode == 1
-    assert result.stdout.splitlines()[-1].startswith("Unknown error `wasm trap: wasm `unreachable`")
-    assert "Traceback" not in result.stdout + result.stderr
-    verbose = cli("--module", str(trap), "--verbose")
-    assert "trap code: UNREACHABLE" in verbose.stderr
-
-
-def test_timeout_and_fuel_stop_an_endless_guest(endless_wat_file):
-    result = cli("--module", str(endless_wat_file), "--timeout", "0.3")
-    assert result.returncode == 1
-    assert result.stdout.splitlines()[-1] == "Interrupted: the guest ran past its 0.3 s deadline"
-    result = cli("--module", str(endless_wat_file), "--fuel", "5000")
-    assert result.returncode == 1
-    assert result.stdout.splitlines()[-1] == "Interrupted: the guest ran out of fuel after 5000 units"
 
 
 # --- the command line as a program: signals, pipes and full disks -------------------------------
@@ -143,6 +87,14 @@ def test_help_does_not_import_wasmtime():
     assert result.stdout.splitlines()[-1] == "[]"
 
 
+def run_writing_to(stdout, args: list[str], unbuffered: str) -> subprocess.CompletedProcess:
+    """The command line with its stdout sent to stdout, buffered as Python does by default or unbuffered."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    return subprocess.run([*CLI, *args], stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60, env=env)
+
+
 @posix_only
 @pytest.mark.parametrize("args", [[], ["--help"]], ids=["run", "help"])
 @pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
@@ -150,14 +102,8 @@ def test_a_closed_pipe_ends_the_program_quietly(args, unbuffered):
     # `earlyexit-tutorial | true`, made certain: the reading end is closed before the program writes.
     read_end, write_end = os.pipe()
     os.close(read_end)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    if unbuffered:
-        env["PYTHONUNBUFFERED"] = unbuffered
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "earlyexit_tutorial", *args],
-            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60, env=env,
-        )
+        result = run_writing_to(write_end, args, unbuffered)
     finally:
         os.close(write_end)
     assert result.stderr == ""
@@ -169,14 +115,8 @@ def test_a_closed_pipe_ends_the_program_quietly(args, unbuffered):
 @pytest.mark.parametrize("args", [[], ["--help"]], ids=["run", "help"])
 @pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
 def test_a_full_disk_is_one_line_and_status_74(args, unbuffered):
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    if unbuffered:
-        env["PYTHONUNBUFFERED"] = unbuffered
     with open("/dev/full", "wb") as full:
-        result = subprocess.run(
-            [sys.executable, "-m", "earlyexit_tutorial", *args],
-            stdout=full, stderr=subprocess.PIPE, text=True, timeout=60, env=env,
-        )
+        result = run_writing_to(full, args, unbuffered)
     assert result.returncode == 74
     assert result.stderr == "error: cannot write the output: No space left on device\n"
 
@@ -204,14 +144,14 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line_or_nothing(how):
     import time
 
     script = os.path.join(os.path.dirname(sys.executable), "earlyexit-tutorial")
-    command = [sys.executable, "-m", "earlyexit_tutorial"] if how == "python -m" else [script]
+    command = CLI if how == "python -m" else [script]
     # How long a whole run takes here: the Ctrl-Cs land anywhere from the start to the end.
     begin = time.monotonic()
     assert subprocess.run(command, capture_output=True, timeout=60).returncode == 0
     span = time.monotonic() - begin
     rng = random.Random()
     ours = 0
-    for trial in range(48):
+    for _ in range(48):
         delay = rng.uniform(0, span)
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(delay)
@@ -265,8 +205,12 @@ def test_an_unexpected_error_is_one_line_unless_verbose(monkeypatch, capsys):
 def test_a_closed_stdout_is_no_traceback(args):
     # `earlyexit-tutorial >&-`: Python starts with sys.stdout None.
     result = subprocess.run(
-        [sys.executable, "-m", "earlyexit_tutorial", *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=60, preexec_fn=lambda: os.close(1),
+        [*CLI, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(1),
     )
     assert result.stderr == ""
     assert result.returncode == 0
@@ -276,12 +220,17 @@ def test_a_closed_stdout_is_no_traceback(args):
 
 
 @posix_only
-@pytest.mark.parametrize("args", [["1", "seven"], ["--bogus"], ["--module", "no/such/file.wat"]], ids=["value", "usage", "module"])
+@pytest.mark.parametrize(
+    "args", [["1", "seven"], ["--bogus"], ["--module", "no/such/file.wat"]], ids=["value", "usage", "module"]
+)
 def test_with_stderr_closed_an_error_is_dropped_not_printed_on_stdout(args):
     # `earlyexit-tutorial 2>&-`: Python starts with sys.stderr None, and print(file=None) writes to stdout.
     result = subprocess.run(
-        [sys.executable, "-m", "earlyexit_tutorial", *args],
-        stdout=subprocess.PIPE, text=True, timeout=60, preexec_fn=lambda: os.close(2),
+        [*CLI, *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(2),
     )
     assert result.returncode == 2
     assert "error" not in result.stdout
@@ -318,7 +267,14 @@ def test_help_readme_and_docs_list_the_same_exit_statuses_as_the_code():
 
     root = Path(__file__).resolve().parents[1]
     constants = sorted(
-        {command.EXPECTED, command.UNEXPECTED, command.BAD_INPUT, command.OUTPUT_FAILED, command.CTRL_C, command.CLOSED_PIPE}
+        {
+            command.EXPECTED,
+            command.UNEXPECTED,
+            command.BAD_INPUT,
+            command.OUTPUT_FAILED,
+            command.CTRL_C,
+            command.CLOSED_PIPE,
+        }
     )
     assert constants == [0, 1, 2, 74, 130, 141]
     assert [status for status, _ in command.EXIT_STATUSES] == constants

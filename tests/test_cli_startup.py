@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import CLI
+
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
 
 BIN = Path(sys.executable).parent
@@ -34,7 +36,7 @@ sys.meta_path.insert(0, _SlowImport())
 @pytest.mark.parametrize(
     "command, slowed",
     [
-        ([sys.executable, "-m", "earlyexit_tutorial"], "earlyexit_tutorial.commands.cli"),
+        (CLI, "earlyexit_tutorial.commands.cli"),
         ([str(BIN / "earlyexit-tutorial")], "earlyexit_tutorial.commands.cli"),
         ([str(BIN / "earlyexit-tutorial-notebooks"), "never-created"], "earlyexit_tutorial.commands.copy_notebooks"),
     ],

@@ -5,10 +5,10 @@ from __future__ import annotations
 import gc
 import weakref
 
-import psutil
-
 from earlyexit_tutorial import Example, ExitedEarly, Returned
 from earlyexit_tutorial.guide.guest import _compiled
+
+from .helpers import rss
 
 # Grows its memory to 32 MiB when run is called, then calls the host.
 GROWS_32_MIB = """
@@ -21,11 +21,6 @@ GROWS_32_MIB = """
     call $early_exit
     (i32.add (local.get 0) (local.get 1))))
 """
-
-
-def rss() -> int:
-    gc.collect()
-    return psutil.Process().memory_info().rss
 
 
 def test_two_thousand_dropped_examples_are_all_collected() -> None:

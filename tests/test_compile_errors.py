@@ -24,9 +24,9 @@ def test_a_function_among_imports_without_a_module_wrapper_is_found():
     wat = (
         '(import "env" "a" (func))\n'
         '(import "env" "m" (memory 1))\n'
-        '(type (func))\n'
-        '(func $one)\n'
-        '(; (func $commented) ;) (func $two (result i32)\n'
+        "(type (func))\n"
+        "(func $one)\n"
+        "(; (func $commented) ;) (func $two (result i32)\n"
         "  i64.const 0)\n"
     )
     assert [function_line(wat, i) for i in range(4)] == [1, 4, 5, None]

@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 
 from earlyexit_tutorial import Example, ExitCode, ExitedEarly, Returned
-from earlyexit_tutorial.guide import exit_code
 from earlyexit_tutorial._support import validation
 from earlyexit_tutorial._support.validation import parse_int
 from earlyexit_tutorial.aids.wasi_exit import wasi_exit
 from earlyexit_tutorial.aids.widgets import run_panel, stop_panel
+from earlyexit_tutorial.guide import exit_code
 
 
 @pytest.fixture(autouse=True, scope="module")

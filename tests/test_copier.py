@@ -116,7 +116,10 @@ def test_an_empty_folder_name_is_refused_in_one_line(tmp_path, monkeypatch, caps
     monkeypatch.chdir(tmp_path)
     assert command.main([""]) == 2
     captured = capsys.readouterr()
-    assert captured.err == "earlyexit-tutorial-notebooks: the folder name is empty: give the folder to copy the notebooks into\n"
+    assert (
+        captured.err
+        == "earlyexit-tutorial-notebooks: the folder name is empty: give the folder to copy the notebooks into\n"
+    )
     assert captured.out == ""
     assert list(tmp_path.iterdir()) == []  # nothing copied into the current folder
 
@@ -160,7 +163,11 @@ def test_the_cd_line_on_windows_double_quotes_the_path():
 def test_with_stderr_closed_an_error_is_dropped_not_printed_on_stdout(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "earlyexit_tutorial.commands.copy_notebooks", ""],
-        stdout=subprocess.PIPE, text=True, timeout=60, cwd=tmp_path, preexec_fn=lambda: os.close(2),
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        preexec_fn=lambda: os.close(2),
     )
     assert done.returncode == 2
     assert done.stdout == ""

@@ -10,9 +10,9 @@ from earlyexit_tutorial import (
     Example,
     ExitCode,
     ExitedEarly,
-    OtherError,
     HostFailure,
     ModuleError,
+    OtherError,
     Returned,
     SignatureError,
     call_run,
@@ -27,7 +27,6 @@ from earlyexit_tutorial import (
 from earlyexit_tutorial.guide.guest import check_shape
 
 from .conftest import OWN_WAT
-
 
 # 1. Setting up ---------------------------------------------------------------
 
@@ -161,10 +160,13 @@ def test_call_run_sorts_the_three_arms():
 
 
 def test_a_trap_is_another_error_with_a_one_line_message():
-    example = Example("(module (func (export \"run\") (param i32 i32) (result i32) unreachable))")
+    example = Example('(module (func (export "run") (param i32 i32) (result i32) unreachable))')
     outcome = example.run(1, 7)
     assert isinstance(outcome, OtherError) and isinstance(outcome.error, wasmtime.Trap)
-    assert outcome.message == "Unknown error `wasm trap: wasm `unreachable` instruction executed` found. expected `ExitCode`"
+    assert (
+        outcome.message
+        == "Unknown error `wasm trap: wasm `unreachable` instruction executed` found. expected `ExitCode`"
+    )
 
 
 @pytest.mark.parametrize(
@@ -215,9 +217,12 @@ def test_own_module_shape_errors_are_clear():
     with pytest.raises(ModuleError, match=r"exports `run` as \(i32\) -> i32, expected \(i32, i32\) -> i32"):
         load_module(engine, '(module (func (export "run") (param i32) (result i32) local.get 0))')
     with pytest.raises(ModuleError, match="imports env.print, which the tutorial's host does not provide"):
-        load_module(engine, '(module (import "env" "print" (func)) (func (export "run") (param i32 i32) (result i32) i32.const 0))')
+        load_module(
+            engine,
+            '(module (import "env" "print" (func)) (func (export "run") (param i32 i32) (result i32) i32.const 0))',
+        )
     with pytest.raises(ModuleError, match="at line 1, column"):
-        load_module(engine, "(module (func (export \"run\") (oops)))")
+        load_module(engine, '(module (func (export "run") (oops)))')
 
 
 def test_guest_wat_is_what_the_example_runs():

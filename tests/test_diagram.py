@@ -9,14 +9,17 @@ import pytest
 import wasmtime
 from IPython.lib.pretty import pretty
 
-from earlyexit_tutorial import Example, ExitedEarly, OtherError, Interrupted, Returned
+from earlyexit_tutorial import Example, ExitedEarly, Interrupted, OtherError, Returned
 from earlyexit_tutorial.aids.diagram import CallDiagram, call_diagram
 from earlyexit_tutorial.aids.sequence import wasm_frames
 
+from .helpers import ENDLESS_WAT
+
 SVG = "{http://www.w3.org/2000/svg}"
 
-LOOPING = '(module (import "env" "early_exit" (func)) (func $run (export "run") (param i32 i32) (result i32) (loop br 0) i32.const 0))'
-UNREACHABLE = '(module (import "env" "early_exit" (func)) (func $run (export "run") (param i32 i32) (result i32) unreachable))'
+UNREACHABLE = (
+    '(module (import "env" "early_exit" (func)) (func $run (export "run") (param i32 i32) (result i32) unreachable))'
+)
 # early_exit is called from a helper, and `run` itself has no name in the module.
 NESTED = """(module (import "env" "early_exit" (func $e))
   (func $helper (call $e))
@@ -87,7 +90,7 @@ CASES = {
         True,
     ),
     "deadline": (
-        lambda: Example(LOOPING).run(1, 7, timeout=0.2),
+        lambda: Example(ENDLESS_WAT).run(1, 7, timeout=0.2),
         Interrupted,
         [HOST, GUEST],
         [
@@ -103,7 +106,7 @@ CASES = {
         True,
     ),
     "fuel": (
-        lambda: Example(LOOPING).run(1, 7, fuel=1000),
+        lambda: Example(ENDLESS_WAT).run(1, 7, fuel=1000),
         Interrupted,
         [HOST, GUEST],
         [
@@ -369,6 +372,6 @@ def test_a_hostile_function_name_from_the_module_is_escaped():
 
 
 def test_one_unit_of_fuel_is_singular():
-    outcome = Example(LOOPING).run(1, 7, fuel=1)
+    outcome = Example(ENDLESS_WAT).run(1, 7, fuel=1)
     assert outcome.message == "Interrupted: the guest ran out of fuel after 1 unit"
     assert "wasm guest (run): out of fuel after 1 unit: traps" in call_diagram(outcome, 1, 7).text.splitlines()

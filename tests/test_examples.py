@@ -15,12 +15,13 @@ import random
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from .helpers import BLOCKER
 
 ROOT = Path(__file__).resolve().parents[1]
 EARLY_EXIT = ROOT / "examples" / "early_exit.py"
@@ -42,24 +43,7 @@ AFTER_SIGINT = 10.0  # seconds a stopped script may take to exit; a lost Ctrl-C 
 
 # Run as `python -I -c RUNNER script args...`: block the package, then run the
 # script as __main__ with its own argv.
-RUNNER = textwrap.dedent(
-    f"""\
-    import runpy
-    import sys
-
-
-    class _NotInstalled:
-        def find_spec(self, name, path=None, target=None):
-            if name.partition(".")[0] == {PACKAGE!r}:
-                raise ModuleNotFoundError(f"No module named {{name!r}}")
-            return None
-
-
-    sys.meta_path.insert(0, _NotInstalled())
-    sys.argv = sys.argv[1:]
-    runpy.run_path(sys.argv[0], run_name="__main__")
-    """
-)
+RUNNER = "import runpy\n" + BLOCKER + 'sys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name="__main__")\n'
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT with os.kill")
 
@@ -119,7 +103,9 @@ def test_early_exit_is_notebook_01s_plain_cells_in_order():
     # cells' copy-marker line may differ.
     script, notebook = code_lines(script_body(EARLY_EXIT)), code_lines(notebook_01_plain_cells())
     assert script == notebook, "\n".join(
-        difflib.unified_diff(notebook, script, "notebook 01's plain cells", str(EARLY_EXIT.relative_to(ROOT)), lineterm="")
+        difflib.unified_diff(
+            notebook, script, "notebook 01's plain cells", str(EARLY_EXIT.relative_to(ROOT)), lineterm=""
+        )
     )
 
 
@@ -147,9 +133,7 @@ def test_stop_a_guest_refuses_a_timeout_that_is_no_positive_finite_number(tmp_pa
 
 def start_and_wait_for_the_guest(cwd: Path) -> subprocess.Popen:
     """Start stop_a_guest.py without a timeout and return once it says the guest is running."""
-    proc = subprocess.Popen(
-        command(STOP_A_GUEST), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen(command(STOP_A_GUEST), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first_line: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: first_line.put(proc.stdout.readline()), daemon=True).start()
     try:
@@ -175,7 +159,9 @@ def test_ctrl_c_at_random_moments_stops_the_guest_with_one_line_and_status_130(t
             proc.send_signal(signal.SIGINT)
             stdout, stderr = proc.communicate(timeout=AFTER_SIGINT)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"trial {trial}: SIGINT after {delay * 1000:.0f} ms was lost: still running {AFTER_SIGINT} s later")
+            pytest.fail(
+                f"trial {trial}: SIGINT after {delay * 1000:.0f} ms was lost: still running {AFTER_SIGINT} s later"
+            )
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -187,7 +173,11 @@ def test_ctrl_c_at_random_moments_stops_the_guest_with_one_line_and_status_130(t
 def _script_lines_in_traceback(stderr: str) -> list[str]:
     """The source lines of stop_a_guest.py that a traceback passes through."""
     lines = stderr.splitlines()
-    return [lines[i + 1].strip() for i, line in enumerate(lines[:-1]) if line.strip().startswith("File ") and STOP_A_GUEST.name in line]
+    return [
+        lines[i + 1].strip()
+        for i, line in enumerate(lines[:-1])
+        if line.strip().startswith("File ") and STOP_A_GUEST.name in line
+    ]
 
 
 @posix_only
@@ -201,18 +191,25 @@ def test_ctrl_c_at_any_moment_of_start_up_is_never_lost(tmp_path):
     rng = random.Random()
     for trial in range(16):
         delay = rng.uniform(0.0, span)
-        proc = subprocess.Popen(command(STOP_A_GUEST), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            command(STOP_A_GUEST), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         try:
             time.sleep(delay)
             proc.send_signal(signal.SIGINT)
             stdout, stderr = proc.communicate(timeout=AFTER_SIGINT)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"trial {trial}: SIGINT {delay * 1000:.0f} ms after the start was lost: still running {AFTER_SIGINT} s later")
+            pytest.fail(
+                f"trial {trial}: SIGINT {delay * 1000:.0f} ms after the start was lost: "
+                f"still running {AFTER_SIGINT} s later"
+            )
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.communicate()
-        where = f"trial {trial}, SIGINT {delay * 1000:.0f} ms after the start: status {proc.returncode}, stderr {stderr!r}"
+        where = (
+            f"trial {trial}, SIGINT {delay * 1000:.0f} ms after the start: status {proc.returncode}, stderr {stderr!r}"
+        )
         if proc.returncode == 130:
             # The script's code saw it: one line, whether the guest had started or not.
             assert stderr == STOPPED_BY_CTRL_C + "\n" and stdout in ("", RUNNING + "\n"), where
@@ -221,8 +218,10 @@ def test_ctrl_c_at_any_moment_of_start_up_is_never_lost(tmp_path):
             # script's imports loading wasmtime), Python ends the program its own way: killed by
             # the signal, a KeyboardInterrupt traceback, or a "Fatal Python error" during site.
             interpreters_own = (
-                proc.returncode == -signal.SIGINT and (stderr == "" or stderr.rstrip().endswith("KeyboardInterrupt"))
-                or proc.returncode == 1 and stderr.startswith("Fatal Python error: ")
+                proc.returncode == -signal.SIGINT
+                and (stderr == "" or stderr.rstrip().endswith("KeyboardInterrupt"))
+                or proc.returncode == 1
+                and stderr.startswith("Fatal Python error: ")
             )
             assert interpreters_own, where
             assert all(line.startswith(("import ", "from ")) for line in _script_lines_in_traceback(stderr)), where

@@ -6,10 +6,13 @@ import pytest
 import wasmtime
 
 from earlyexit_tutorial import Example, ModuleError
-from earlyexit_tutorial.aids.exercise import CASES, check_exercise, expected, wrap_i32
 from earlyexit_tutorial._support.validation import I32_MAX, I32_MIN
+from earlyexit_tutorial.aids.exercise import CASES, check_exercise, expected, wrap_i32
 
-HEAD = '(module\n  (import "env" "early_exit" (func $early_exit))\n  (func (export "run") (param $x i32) (param $y i32) (result i32)\n'
+HEAD = (
+    '(module\n  (import "env" "early_exit" (func $early_exit))\n'
+    '  (func (export "run") (param $x i32) (param $y i32) (result i32)\n'
+)
 
 
 def guest(body: str) -> str:
@@ -80,7 +83,7 @@ WRONG = {
     ),
     "no import": (
         '(module (func (export "run") (param i32 i32) (result i32) (i32.mul (local.get 0) (local.get 1))))',
-        'your guest does not import env.early_exit, so it has no way to exit early: add '
+        "your guest does not import env.early_exit, so it has no way to exit early: add "
         '(import "env" "early_exit" (func $early_exit))',
     ),
     "wrong only at the i32 extremes": (
@@ -117,13 +120,17 @@ def test_the_wrong_guests_get_different_answers():
 # Guests the loader refuses: the checker passes the loader's own message on.
 UNLOADABLE = {
     "wrong export name": FOLDED.replace('(export "run")', '(export "Run")'),
-    "one parameter": '(module (import "env" "early_exit" (func)) (func (export "run") (param i32) (result i32) local.get 0))',
+    "one parameter": (
+        '(module (import "env" "early_exit" (func)) (func (export "run") (param i32) (result i32) local.get 0))'
+    ),
     "does not compile": guest("    (i32.mul (local.get $x) (local.get $y))").replace("(result i32)", "(result i64)"),
     "mistyped import": FOLDED.replace("(func $early_exit)", "(func $early_exit (param i32))").replace(
         "(call $early_exit)", "(call $early_exit (local.get $x))"
     ),
     "foreign import": FOLDED.replace('"env" "early_exit"', '"env" "log"'),
-    "start function exits": FOLDED.replace("  (func (export", "  (func $start (call $early_exit))\n  (start $start)\n  (func (export"),
+    "start function exits": FOLDED.replace(
+        "  (func (export", "  (func $start (call $early_exit))\n  (start $start)\n  (func (export"
+    ),
 }
 
 
@@ -148,7 +155,10 @@ def test_the_loaders_messages_name_the_problem():
 
 def test_a_guest_that_loops_is_stopped_and_named():
     answer = check_exercise(guest("    (loop $forever (br $forever))\n    i32.const 0"))
-    assert answer == "for run(7, 1) your guest did not finish within 1 s (does it loop forever?); it should have exited early"
+    assert (
+        answer
+        == "for run(7, 1) your guest did not finish within 1 s (does it loop forever?); it should have exited early"
+    )
 
 
 def test_the_cases_cover_both_signs_equal_values_and_the_i32_extremes():
@@ -163,7 +173,9 @@ def test_the_cases_cover_both_signs_equal_values_and_the_i32_extremes():
 def test_the_expected_product_is_what_i32_mul_computes():
     engine = wasmtime.Engine()
     store = wasmtime.Store(engine)
-    module = wasmtime.Module(engine, '(module (func (export "mul") (param i32 i32) (result i32) (i32.mul (local.get 0) (local.get 1))))')
+    module = wasmtime.Module(
+        engine, '(module (func (export "mul") (param i32 i32) (result i32) (i32.mul (local.get 0) (local.get 1))))'
+    )
     mul = wasmtime.Instance(store, module, []).exports(store)["mul"]
     for x, y in CASES:
         assert wrap_i32(x * y) == mul(store, x, y), (x, y)

@@ -9,8 +9,6 @@ import wasmtime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from earlyexit_tutorial._support import _fastcall
-from earlyexit_tutorial.guide import typed
 from earlyexit_tutorial import (
     I32_MAX,
     I32_MIN,
@@ -22,6 +20,10 @@ from earlyexit_tutorial import (
     define_env,
     typed_run,
 )
+from earlyexit_tutorial._support import _fastcall
+from earlyexit_tutorial.guide import typed
+
+from .helpers import wrap_i32
 
 # Same import and export as the tutorial's guest; the body after the call is
 # chosen per test to trap in a given way.
@@ -37,10 +39,6 @@ EDGES = [I32_MIN, I32_MIN + 1, -7, -1, 0, 1, 7, I32_MAX - 1, I32_MAX]
 # the fast path is set up only on the tested ones, the public call everywhere else.
 INSTALLED = _fastcall.wasmtime_version()
 FAST_PATH = _fastcall.version_supported(INSTALLED)
-
-
-def wrap_i32(n: int) -> int:
-    return (n + 2**31) % 2**32 - 2**31
 
 
 class Guest:

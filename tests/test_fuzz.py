@@ -13,13 +13,25 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
 
 import pytest
 import wasmtime
 
-from earlyexit_tutorial import GUEST_WAT, Example, ExitCode, ExitedEarly, OtherError, Interrupted, ModuleError, Returned, load_module
+from earlyexit_tutorial import (
+    GUEST_WAT,
+    Example,
+    ExitCode,
+    ExitedEarly,
+    Interrupted,
+    ModuleError,
+    OtherError,
+    Returned,
+    load_module,
+)
+
+from .helpers import cli, limited_memory
 
 SEED = 20240606
 COUNTS = {"random bytes": 400, "mutated wasm": 600, "mutated WAT": 600, "module shapes": 400}
@@ -66,8 +78,26 @@ def mutate_bytes(rng: random.Random, data: bytes) -> bytes:
     return bytes(out)
 
 
-CHARS = list("()$;\"\n\t 0123456789abcdefghijklmnopqrstuvwxyz._-=") + ["é", "\x00", "\ufeff", "\ud800", "λ", "\r"]
-TOKENS = ["(", ")", "i32", "i64", "func", "param", "result", "local.get", "call", "export", "import", '"run"', "0", "-1", ";;", "(;", ";)"]
+CHARS = list('()$;"\n\t 0123456789abcdefghijklmnopqrstuvwxyz._-=') + ["é", "\x00", "\ufeff", "\ud800", "λ", "\r"]
+TOKENS = [
+    "(",
+    ")",
+    "i32",
+    "i64",
+    "func",
+    "param",
+    "result",
+    "local.get",
+    "call",
+    "export",
+    "import",
+    '"run"',
+    "0",
+    "-1",
+    ";;",
+    "(;",
+    ";)",
+]
 
 
 def mutate_text(rng: random.Random, text: str) -> str:
@@ -133,7 +163,7 @@ def random_shape(rng: random.Random) -> Shape:
     parts: list[str] = []
     fits = True
     aim = rng.random() < 0.5  # half the shapes aim to fit, so both sides of the check get exercised
-    exit_func: Optional[str] = None
+    exit_func: str | None = None
     has_memory_import = False
     for n in range(rng.choice([0, 1, 1, 1, 2, 3])):
         imported = GOOD_EXIT if aim else rng.choice(IMPORTS)
@@ -155,7 +185,11 @@ def random_shape(rng: random.Random) -> Shape:
         if pages > LIMIT_PAGES:
             shape.instantiates = False
             shape.notes.append(f"memory {pages}")
-    run_kind = "func" if aim else rng.choice(["func", "func", "func", "func", "memory", "global", "table", "none", "other-name"])
+    run_kind = (
+        "func"
+        if aim
+        else rng.choice(["func", "func", "func", "func", "memory", "global", "table", "none", "other-name"])
+    )
     if run_kind == "func":
         signature, right = RUN_SIGNATURES[0] if aim else rng.choice(RUN_SIGNATURES)
         if right:
@@ -230,19 +264,22 @@ class Tally:
 
     def report(self) -> str:
         """A small table of the counts, one line per kind of input."""
-        lines = [f"fuzz (seed {SEED}): {sum(self.tried.values())} inputs, "
-                 f"{sum(self.loaded.values())} loaded, {sum(self.rejected.values())} rejected with ModuleError, "
-                 f"slowest load {self.slowest * 1000:.1f} ms"]
+        lines = [
+            f"fuzz (seed {SEED}): {sum(self.tried.values())} inputs, "
+            f"{sum(self.loaded.values())} loaded, {sum(self.rejected.values())} rejected with ModuleError, "
+            f"slowest load {self.slowest * 1000:.1f} ms"
+        ]
         for kind in self.tried:
             lines.append(
-                f"  {kind:14} tried {self.tried[kind]:4}  loaded {self.loaded[kind]:4}  rejected {self.rejected[kind]:4}"
+                f"  {kind:14} tried {self.tried[kind]:4}  loaded {self.loaded[kind]:4}"
+                f"  rejected {self.rejected[kind]:4}"
                 f"  instantiated {self.instantiated[kind]:4}  not instantiated {self.not_instantiated[kind]:4}"
             )
         lines.append("  outcomes of run(1, 7): " + ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items())))
         return "\n".join(lines)
 
 
-def inputs(rng: random.Random) -> Iterator[tuple[str, object, Optional[Shape]]]:
+def inputs(rng: random.Random) -> Iterator[tuple[str, object, Shape | None]]:
     """Every fuzz input: (kind, source, shape or None), in a fixed order for the seed."""
     binaries = [bytes(wasmtime.wat2wasm(GUEST_WAT)), bytes(wasmtime.wat2wasm(RICH_WAT))]
     for _ in range(COUNTS["random bytes"]):
@@ -258,7 +295,7 @@ def inputs(rng: random.Random) -> Iterator[tuple[str, object, Optional[Shape]]]:
         yield "module shapes", (shape.wat if rng.random() < 0.5 else bytes(wasmtime.wat2wasm(shape.wat))), shape
 
 
-def fuzz_one(engine: wasmtime.Engine, kind: str, source: object, shape: Optional[Shape], tally: Tally) -> None:
+def fuzz_one(engine: wasmtime.Engine, kind: str, source: object, shape: Shape | None, tally: Tally) -> None:
     """Load one input; if it loads, instantiate it and run it once under a deadline."""
     tally.tried[kind] += 1
     start = time.monotonic()
@@ -331,7 +368,14 @@ def test_fuzz_module_loader() -> None:
 
 def test_shape_generator_matches_the_loader_by_hand() -> None:
     # The shape oracle itself, checked on two hand-made shapes.
-    good = Shape(wat='(module (import "env" "early_exit" (func $e)) (func (export "run") (param i32 i32) (result i32) (call $e) (i32.add (local.get 0) (local.get 1))))', fits=True, calls_exit=True)
+    good = Shape(
+        wat=(
+            '(module (import "env" "early_exit" (func $e)) (func (export "run") (param i32 i32) (result i32) '
+            "(call $e) (i32.add (local.get 0) (local.get 1))))"
+        ),
+        fits=True,
+        calls_exit=True,
+    )
     tally = Tally()
     fuzz_one(wasmtime.Engine(), "module shapes", good.wat, good, tally)
     assert tally.loaded["module shapes"] == 1 and tally.outcomes == Counter({"ExitedEarly": 1}) and not tally.surprises
@@ -351,9 +395,37 @@ def test_mutations_change_their_input(seed: int) -> None:
 # --- the command line with odd values: one line, never a traceback, never a hang -----------------
 
 CLI_ODD_VALUES = [
-    "", " ", "-", "0x10", "1_0", "\u0663", "1e3", "inf", "-inf", "nan", "1e400", "-0", "9" * 30, "1.5", "\t7\n",
-    "+5", "2147483648", "-2147483649", "4294967296", "\u00a0", "(module)", ";;x", "/", "~", "\x1b[31m", "\u00e9",
-    "1e-320", "a" * 300, "exit", "return", "error",
+    "",
+    " ",
+    "-",
+    "0x10",
+    "1_0",
+    "\u0663",
+    "1e3",
+    "inf",
+    "-inf",
+    "nan",
+    "1e400",
+    "-0",
+    "9" * 30,
+    "1.5",
+    "\t7\n",
+    "+5",
+    "2147483648",
+    "-2147483649",
+    "4294967296",
+    "\u00a0",
+    "(module)",
+    ";;x",
+    "/",
+    "~",
+    "\x1b[31m",
+    "\u00e9",
+    "1e-320",
+    "a" * 300,
+    "exit",
+    "return",
+    "error",
 ]
 CLI_OPTIONS = ["--exit-code", "--timeout", "--fuel", "--module", "--host", "--no-early-exit", None, None]
 CLI_RUNS = 60
@@ -368,24 +440,18 @@ def _cli_modules(folder) -> list[bytes]:
     (folder / "latin1.wat").write_bytes(b"(module) ;; caf\xe9")
     os.mkfifo(folder / "fifo.wat")
     (folder / "a_directory").mkdir()
-    paths = [os.fsencode(folder / name) for name in ("(copy) guest.wat", ";;x", "latin1.wat", "fifo.wat", "a_directory")]
+    paths = [
+        os.fsencode(folder / name) for name in ("(copy) guest.wat", ";;x", "latin1.wat", "fifo.wat", "a_directory")
+    ]
     paths.append(os.fsencode(folder) + b"/nope\xff.wat")
     if os.path.exists("/dev/zero"):
         paths.append(b"/dev/zero")
     return paths
 
 
-def _limited_memory() -> None:
-    """In a child process: at most 1 GiB of address space, so reading /dev/zero without end fails fast."""
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
-
-
 @pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs POSIX FIFOs and rlimits")
 def test_fuzz_command_line(tmp_path) -> None:
     import subprocess
-    import sys
 
     rng = random.Random(SEED)
     modules = _cli_modules(tmp_path)
@@ -405,10 +471,7 @@ def test_fuzz_command_line(tmp_path) -> None:
     failures = []
     for argv in argvs:
         try:
-            result = subprocess.run(
-                [sys.executable, "-m", "earlyexit_tutorial", *argv],
-                capture_output=True, timeout=20, preexec_fn=_limited_memory,
-            )
+            result = cli(*argv, timeout=20, text=False, preexec_fn=limited_memory)
         except subprocess.TimeoutExpired:
             failures.append((argv, "hung"))
             continue

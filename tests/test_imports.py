@@ -107,7 +107,9 @@ def test_a_missing_import_is_one_clear_module_error_naming_it_and_its_type() -> 
 
 
 def test_a_typo_in_an_offered_name_is_named_with_the_missing_import() -> None:
-    with pytest.raises(ModuleError, match=r"imports env\.tick, .*imports= offers env\.tik, which the module does not import"):
+    with pytest.raises(
+        ModuleError, match=r"imports env\.tick, .*imports= offers env\.tik, which the module does not import"
+    ):
         Example(TICKING_WAT, imports={"env": {"tik": lambda n: 0}})
 
 
@@ -127,19 +129,28 @@ def test_a_function_that_cannot_take_the_declared_arguments_is_a_mistyped_import
     def tick() -> int:
         return 0
 
-    with pytest.raises(ModuleError, match=r"imports env\.tick as \(i32\) -> i32, but the function offered for it, tick\(\), cannot take 1 argument$"):
+    with pytest.raises(
+        ModuleError,
+        match=r"imports env\.tick as \(i32\) -> i32, "
+        r"but the function offered for it, tick\(\), cannot take 1 argument$",
+    ):
         Example(TICKING_WAT, imports={"env": {"tick": tick}})
 
 
 def test_a_function_offered_for_a_memory_import_is_a_mistyped_import() -> None:
-    with pytest.raises(ModuleError, match=r"imports env\.memory as a memory, not a function, but imports= offers a function for it"):
+    with pytest.raises(
+        ModuleError, match=r"imports env\.memory as a memory, not a function, but imports= offers a function for it"
+    ):
         Example(MEMORY_IMPORT_WAT, imports={"env": {"memory": lambda: None}})
 
 
 def test_an_offered_function_the_module_does_not_import_is_refused() -> None:
     # Refused, not ignored: a host function that never runs, with nothing to say so,
     # would leave the learner puzzling over why their counter stays at zero.
-    with pytest.raises(ModuleError, match=r"^imports= offers env\.tock, which the given WAT text does not import \(it imports env\.double\)$"):
+    with pytest.raises(
+        ModuleError,
+        match=r"^imports= offers env\.tock, which the given WAT text does not import \(it imports env\.double\)$",
+    ):
         Example(DOUBLING_WAT, imports={"env": {"double": lambda v: v, "tock": lambda: None}})
 
 
@@ -174,7 +185,12 @@ def test_a_ctrl_c_in_a_learners_host_function_leaves_it_at_once() -> None:
 
 
 def test_an_example_whose_host_function_refers_to_it_is_collected() -> None:
-    example = Example(TICKING_WAT, imports={"env": {"tick": lambda n: int(example.run is None)}})
+    def tick(n: int) -> int:
+        # The Example itself, from its own host function: bound below, and deleted
+        # further down so that only a weak reference is left to it.
+        return int(example.run is None)  # noqa: F821 - ruff sees the later del, not the call before it
+
+    example = Example(TICKING_WAT, imports={"env": {"tick": tick}})
     assert example.run(1, 7) == Returned(1)
     ref = weakref.ref(example)
     del example
@@ -186,7 +202,9 @@ def test_a_wasmtime_module_is_taken_when_the_guard_can_stop_it() -> None:
     module = wasmtime.Module(wasmtime.Engine(interruptible_config()), GUEST_WAT)
     assert Example(module).run(1, 7) == ExitedEarly(ExitCode(1))
     plain = wasmtime.Module(wasmtime.Engine(), GUEST_WAT)
-    with pytest.raises(ModuleError, match=r"^the given wasmtime\.Module cannot run under the guard: .*interruptible_config"):
+    with pytest.raises(
+        ModuleError, match=r"^the given wasmtime\.Module cannot run under the guard: .*interruptible_config"
+    ):
         Example(plain)
 
 

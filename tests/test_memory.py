@@ -6,25 +6,19 @@ long that takes (`pytest -s` shows it).
 
 from __future__ import annotations
 
-import gc
 import time
 
-import psutil
 import pytest
 import wasmtime
 
-from earlyexit_tutorial import Example, ExitCode, ExitedEarly, OtherError, HostFailure
+from earlyexit_tutorial import Example, ExitCode, ExitedEarly, HostFailure, OtherError
+
+from .helpers import rss
 
 CALLS = 10_000
 WARM_UP = 500
 MAX_GROWTH = 5 * 2**20  # bytes of resident memory
 MAX_SECONDS = 60.0  # far above the ~2-4 s measured; catches a pathological slowdown only
-
-
-def rss() -> int:
-    """Resident memory of this process after a full garbage collection, in bytes."""
-    gc.collect()
-    return psutil.Process().memory_info().rss
 
 
 def traceback_depth(error: BaseException) -> int:

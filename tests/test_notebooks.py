@@ -1,4 +1,5 @@
-"""The committed notebooks: executed, arced like a tutorial (overview first, summary last), few ignored cells, widget state saved."""
+"""The committed notebooks: executed, arced like a tutorial (overview first, summary last), few ignored cells,
+widget state saved."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ import pytest
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
-SECTIONS = ["## Overview", "## Prerequisites", "## Imports", "## Summary", "### What's next", "## Resources and references"]
+SECTIONS = [
+    "## Overview",
+    "## Prerequisites",
+    "## Imports",
+    "## Summary",
+    "### What's next",
+    "## Resources and references",
+]
 
 
 def load(path: Path) -> dict:
@@ -32,7 +40,7 @@ def test_arc_of_a_tutorial(path):
     text = "\n".join("".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "markdown")
     assert text.lstrip().startswith("# ")
     positions = [text.find(s) for s in SECTIONS]
-    assert -1 not in positions, [s for s, p in zip(SECTIONS, positions) if p == -1]
+    assert -1 not in positions, [s for s, p in zip(SECTIONS, positions, strict=True) if p == -1]
     assert positions == sorted(positions)
 
 
@@ -148,7 +156,16 @@ def test_every_link_to_a_heading_leads_to_one(path):
 
 
 GLOSSARY_TERMS = [
-    "trap", "trap code", "epoch", "epoch deadline", "fuel", "guard", "watcher", "trampoline", "WASI", "typed run",
+    "trap",
+    "trap code",
+    "epoch",
+    "epoch deadline",
+    "fuel",
+    "guard",
+    "watcher",
+    "trampoline",
+    "WASI",
+    "typed run",
 ]
 
 

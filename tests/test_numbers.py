@@ -9,7 +9,7 @@ import pytest
 from earlyexit_tutorial import Example, ExitCode, ExitedEarly, Interrupted, Returned, check_i32
 from earlyexit_tutorial._support.validation import parse_int
 
-from .conftest import ENDLESS_WAT
+from .helpers import ENDLESS_WAT
 
 
 class Int32:
@@ -48,17 +48,28 @@ def test_a_timeout_beyond_what_a_float_holds_means_no_deadline() -> None:
     # As float("inf") does: longer than any run. Only its negative is out of range.
     assert Example().run(1, 7, timeout=10**309) == ExitedEarly(ExitCode(1))
     assert Example().run(1, 7, timeout=HUGE) == ExitedEarly(ExitCode(1))
-    with pytest.raises(ValueError, match=r"^timeout must be a positive number of seconds, got a negative number of about 5,001 digits$"):
+    with pytest.raises(
+        ValueError, match=r"^timeout must be a positive number of seconds, got a negative number of about 5,001 digits$"
+    ):
         Example().run(1, 7, timeout=-HUGE)
 
 
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: Example().run(HUGE, 7), r"^x must be in the i32 range -2147483648\.\.2147483647, got a number of about 5,001 digits$"),
-        (lambda: Example().run(1, -HUGE), r"^y must be in the i32 range .*, got a negative number of about 5,001 digits$"),
+        (
+            lambda: Example().run(HUGE, 7),
+            r"^x must be in the i32 range -2147483648\.\.2147483647, got a number of about 5,001 digits$",
+        ),
+        (
+            lambda: Example().run(1, -HUGE),
+            r"^y must be in the i32 range .*, got a negative number of about 5,001 digits$",
+        ),
         (lambda: ExitCode(HUGE), r"^exit code must be in 0\.\.4294967295, got a number of about 5,001 digits$"),
-        (lambda: Example().run(1, 7, fuel=HUGE), r"^fuel must be an integer in 0\.\.\d+, got a number of about 5,001 digits$"),
+        (
+            lambda: Example().run(1, 7, fuel=HUGE),
+            r"^fuel must be an integer in 0\.\.\d+, got a number of about 5,001 digits$",
+        ),
         (lambda: parse_int("x", "9" * 5000), r"^x is out of range: 999999999999… has 5,000 digits$"),
     ],
     ids=["x", "y", "exit code", "fuel", "typed text"],

@@ -1,4 +1,5 @@
-"""The conventions a user expects: licence, project URLs, the Binder link, the README's picture, the notebook copy command."""
+"""The conventions a user expects: licence, project URLs, the Binder link, the README's picture,
+the notebook copy command."""
 
 from __future__ import annotations
 
@@ -120,7 +121,7 @@ def test_quick_start_is_still_two_commands():
 def test_copy_gives_the_committed_notebooks(tmp_path):
     copied = command.copy_notebooks(tmp_path / "class")
     assert [p.name for p in copied] == [p.name for p in NOTEBOOKS]
-    for source, copy in zip(NOTEBOOKS, copied):
+    for source, copy in zip(NOTEBOOKS, copied, strict=True):
         assert copy.read_bytes() == source.read_bytes()
 
 
@@ -156,7 +157,10 @@ def test_a_file_in_place_of_the_folder_is_a_clear_error(tmp_path, capsys):
     target = tmp_path / "notes.txt"
     target.write_text("")
     assert command.main([str(target)]) == 2
-    assert capsys.readouterr().err.strip() == f"earlyexit-tutorial-notebooks: {target} is a file, not a folder: choose another name"
+    assert (
+        capsys.readouterr().err.strip()
+        == f"earlyexit-tutorial-notebooks: {target} is a file, not a folder: choose another name"
+    )
 
 
 def test_a_full_disk_is_one_line_not_a_traceback(tmp_path, capsys, monkeypatch):

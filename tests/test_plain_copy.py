@@ -8,12 +8,13 @@ import io
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 import earlyexit_tutorial
+
+from .helpers import BLOCKER
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -28,25 +29,6 @@ GUIDE_OUTPUT = [
     "Calling `run` function...",
     "Exited early with exit code: 1",
 ]
-
-# Put first in the copied program: any import of the package fails, even though
-# it is installed in this environment, as on a learner's machine that only ran
-# `pip install wasmtime`.
-BLOCKER = textwrap.dedent(
-    f"""\
-    import sys
-
-
-    class _NotInstalled:
-        def find_spec(self, name, path=None, target=None):
-            if name.partition(".")[0] == {PACKAGE!r}:
-                raise ModuleNotFoundError(f"No module named {{name!r}}")
-            return None
-
-
-    sys.meta_path.insert(0, _NotInstalled())
-    """
-)
 
 
 def code_cells(path: Path) -> list[dict]:
@@ -140,9 +122,9 @@ def package_imports(text: str) -> list[ast.stmt]:
     """The statements of `text` that import the package or one of its modules."""
     found = []
     for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.Import) and any(a.name.partition(".")[0] == PACKAGE for a in node.names):
-            found.append(node)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").partition(".")[0] == PACKAGE:
+        imports_it = isinstance(node, ast.Import) and any(a.name.partition(".")[0] == PACKAGE for a in node.names)
+        imports_from_it = isinstance(node, ast.ImportFrom) and (node.module or "").partition(".")[0] == PACKAGE
+        if imports_it or imports_from_it:
             found.append(node)
     return found
 

@@ -8,7 +8,6 @@ calls with every kind of outcome mixed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import pytest
 import wasmtime
@@ -21,14 +20,16 @@ from earlyexit_tutorial import (
     Example,
     ExitCode,
     ExitedEarly,
-    OtherError,
     HostFailure,
     Interrupted,
     ModuleError,
+    OtherError,
     Returned,
     load_module,
 )
 from earlyexit_tutorial.guide.exit_code import U32_MAX
+
+from .helpers import wrap_i32
 
 i32s = st.integers(I32_MIN, I32_MAX)
 u32s = st.integers(0, U32_MAX)
@@ -38,11 +39,6 @@ SETTINGS = settings(
     deadline=None,  # each call runs a guest under a guard: timing varies on a busy machine
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-
-
-def wrapping_sum(x: int, y: int) -> int:
-    """The i32 sum the guest's i32.add computes: x + y wrapped to 32 bits, signed."""
-    return (x + y + 2**31) % 2**32 - 2**31
 
 
 @pytest.fixture(scope="module")
@@ -71,16 +67,16 @@ def test_early_exit_yields_exactly_the_code(shared: Example, x: int, y: int, cod
 def test_normal_return_is_the_wrapping_i32_sum(shared: Example, x: int, y: int) -> None:
     shared.set_host("return")
     outcome = shared.run(x, y)
-    assert outcome == Returned(wrapping_sum(x, y))
+    assert outcome == Returned(wrap_i32(x + y))
     assert I32_MIN <= outcome.value <= I32_MAX
 
 
-def test_wrapping_sum_reference() -> None:
+def test_wrap_i32_reference() -> None:
     # The oracle itself, against wasm's own arithmetic at the edges.
-    assert wrapping_sum(I32_MAX, 1) == I32_MIN
-    assert wrapping_sum(I32_MIN, -1) == I32_MAX
-    assert wrapping_sum(I32_MAX, I32_MAX) == -2
-    assert wrapping_sum(-3, 5) == 2
+    assert wrap_i32(I32_MAX + 1) == I32_MIN
+    assert wrap_i32(I32_MIN - 1) == I32_MAX
+    assert wrap_i32(I32_MAX + I32_MAX) == -2
+    assert wrap_i32(-3 + 5) == 2
 
 
 # A guest whose x picks a trap; any other x is the guide's guest.
@@ -148,7 +144,7 @@ class RaisingHost:
     error: BaseException
 
 
-Step = Union[SetHost, Call, Trap, OutOfFuel, BadArgument, BadExitCode, RaisingHost]
+Step = SetHost | Call | Trap | OutOfFuel | BadArgument | BadExitCode | RaisingHost
 
 steps = st.one_of(
     st.builds(SetHost, st.sampled_from(["exit", "return", "error"]), u32s),
@@ -166,7 +162,9 @@ steps = st.one_of(
             st.booleans(),
         ),
     ),
-    st.builds(BadExitCode, st.one_of(st.integers(U32_MAX + 1, 2**70), st.integers(max_value=-1), st.floats(), st.none())),
+    st.builds(
+        BadExitCode, st.one_of(st.integers(U32_MAX + 1, 2**70), st.integers(max_value=-1), st.floats(), st.none())
+    ),
     st.builds(
         RaisingHost,
         st.sampled_from([RuntimeError("boom"), KeyboardInterrupt(), SystemExit(2), LookupError("missing")]),
@@ -184,7 +182,7 @@ def expected_call(behaviour: str, code: int, x: int, y: int) -> object:
     if behaviour == "exit":
         return ExitedEarly(ExitCode(code))
     if behaviour == "return":
-        return Returned(wrapping_sum(x, y))
+        return Returned(wrap_i32(x + y))
     return HostFailure
 
 
@@ -222,7 +220,7 @@ def test_any_mix_of_outcomes_keeps_the_store_working(mixed: Example, program: li
         else:
             error = step.error
 
-            def host() -> None:
+            def host(error: BaseException = error) -> None:  # bound now: this step's error
                 raise error
 
             mixed.host = host
@@ -288,7 +286,9 @@ def test_a_validation_error_names_the_line_of_the_broken_function(
 
 
 @settings(max_examples=300, deadline=None)
-@given(message=st.text(st.characters(exclude_categories=()), max_size=60), reason=st.text(max_size=20))  # surrogates too
+@given(
+    message=st.text(st.characters(exclude_categories=()), max_size=60), reason=st.text(max_size=20)
+)  # surrogates too
 def test_any_error_text_draws_well_formed_svg(message: str, reason: str) -> None:
     import xml.etree.ElementTree as ET
 

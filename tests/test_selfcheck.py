@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from earlyexit_tutorial import check_answers
 from earlyexit_tutorial.aids.selfcheck import check_answer, question
+
+from .helpers import cli
 
 RIGHT = {1: "ExitedEarly", 2: 9, 3: "OtherError", 4: -2147483648, 5: 1}
 BLANKS = {number: ... for number in RIGHT}
@@ -42,9 +42,7 @@ def test_a_blank_is_called_not_answered_yet():
 
 
 def test_the_exit_status_question_agrees_with_the_real_command_line():
-    status = subprocess.run(
-        [sys.executable, "-m", "earlyexit_tutorial", "--host", "return"], capture_output=True, timeout=60
-    ).returncode
+    status = cli("--host", "return").returncode
     assert "--host return" in question(5)
     assert check_answer(5, status).startswith("Question 5: correct")
 
@@ -56,7 +54,9 @@ def test_an_unknown_question_lists_the_real_ones():
 def test_all_blanks_say_every_answer_is_still_to_give():
     report = check_answers(BLANKS).splitlines()
     assert report[0] == question(1)
-    assert report.count("   Question 1: not answered yet: replace the ... with your answer and run the cell again.") == 1
+    assert (
+        report.count("   Question 1: not answered yet: replace the ... with your answer and run the cell again.") == 1
+    )
     assert report[-1] == "0 of 5 right; 5 still to answer: replace each ... with your answer."
 
 

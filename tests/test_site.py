@@ -8,22 +8,20 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urlparse
 
 import pytest
 
 import earlyexit_tutorial
 from earlyexit_tutorial.commands import cli
-from earlyexit_tutorial.guide import running
 from earlyexit_tutorial.commands import copy_notebooks as notebooks_command
+from earlyexit_tutorial.guide import running
 
 from . import _site
 
 ROOT = _site.ROOT
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-WITH_WIDGETS = [
-    nb for nb in NOTEBOOKS if "application/vnd.jupyter.widget-view+json" in nb.read_text(encoding="utf-8")
-]
+WITH_WIDGETS = [nb for nb in NOTEBOOKS if "application/vnd.jupyter.widget-view+json" in nb.read_text(encoding="utf-8")]
 WASMER_GUIDE = "https://docs.wasmer.io/integrations/examples/exit-early"
 LOADED_LINKS = {"stylesheet", "icon", "preload", "modulepreload", "manifest", "prefetch"}
 
@@ -85,7 +83,13 @@ def test_notebook_pages_show_the_committed_notebook_and_its_outputs(site, notebo
     page = read_page(site / "notebooks" / f"{notebook.stem}.html")
     assert _title(notebook) in page.text
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
-    streams = ["".join(o["text"]) for c in cells if c["cell_type"] == "code" for o in c["outputs"] if o["output_type"] == "stream"]
+    streams = [
+        "".join(o["text"])
+        for c in cells
+        if c["cell_type"] == "code"
+        for o in c["outputs"]
+        if o["output_type"] == "stream"
+    ]
     first_line = streams[0].strip().splitlines()[0]
     assert " ".join(first_line.split()) in page.text
 

@@ -11,20 +11,9 @@ import pytest
 from earlyexit_tutorial import Example
 from earlyexit_tutorial.aids.widgets import stop_panel
 
-from .conftest import ENDLESS_WAT
+from .helpers import ENDLESS_WAT, stdout_of, wait_busy
 
-
-@pytest.fixture(autouse=True, scope="module")
-def close_panels():
-    """Close this module's panels at its end: ipywidgets keeps every open widget, and a panel its Example."""
-    yield
-    import ipywidgets
-
-    ipywidgets.Widget.close_all()
-
-
-def stdout_of(out) -> str:
-    return "".join(o.get("text", "") for o in out.outputs if o.get("output_type") == "stream")
+pytestmark = pytest.mark.usefixtures("close_panels")
 
 
 def wait_idle(panel, within: float = 10.0) -> None:
@@ -34,8 +23,9 @@ def wait_idle(panel, within: float = 10.0) -> None:
         assert not thread.is_alive(), "the background call did not end"
 
 
-def test_no_deadline_is_supported_and_stop_ends_it() -> None:
-    panel = stop_panel(Example(ENDLESS_WAT), timeout=None)
+@pytest.mark.parametrize("timeout", [None, 10**309], ids=["None", "too-large-for-a-float"])
+def test_no_deadline_is_supported_and_stop_ends_it(timeout: int | None) -> None:
+    panel = stop_panel(Example(ENDLESS_WAT), timeout=timeout)
     panel.start_button.click()
     assert panel.status.value == "running (no deadline)"
     time.sleep(0.1)
@@ -46,6 +36,34 @@ def test_no_deadline_is_supported_and_stop_ends_it() -> None:
     assert panel.status.value == "idle"
 
 
+def test_stop_panel_stops_an_endless_guest_from_another_thread():
+    panel = stop_panel(Example(ENDLESS_WAT), timeout=30)
+    panel.start_button.click()
+    assert panel.start_button.disabled and not panel.stop_button.disabled
+    time.sleep(0.2)
+    assert panel.thread.is_alive()
+    clicked = time.monotonic()
+    threading.Thread(target=panel.stop_button.click).start()
+    panel.thread.join(5)
+    assert not panel.thread.is_alive()
+    assert time.monotonic() - clicked < 1
+    assert stdout_of(panel.out) == "Interrupted: stopped by the Stop button\n"
+    assert not panel.start_button.disabled and panel.stop_button.disabled
+    # and again, in the same store
+    panel.start_button.click()
+    time.sleep(0.1)
+    panel.stop_button.click()
+    panel.thread.join(5)
+    assert stdout_of(panel.out) == "Interrupted: stopped by the Stop button\n"
+
+
+def test_stop_panel_has_a_deadline_of_its_own():
+    panel = stop_panel(Example(ENDLESS_WAT), timeout=0.3)
+    panel.start_button.click()
+    panel.thread.join(5)
+    assert stdout_of(panel.out) == "Interrupted: the guest ran past its 0.3 s deadline\n"
+
+
 @pytest.mark.parametrize(
     "timeout, error",
     [(0, ValueError), (-1, ValueError), (math.nan, ValueError), ("5", TypeError), (True, TypeError)],
@@ -54,16 +72,6 @@ def test_no_deadline_is_supported_and_stop_ends_it() -> None:
 def test_a_bad_timeout_is_refused_when_the_panel_is_made(timeout: object, error: type) -> None:
     with pytest.raises(error, match="^timeout "):
         stop_panel(Example(), timeout=timeout)  # type: ignore[arg-type]
-
-
-def test_a_timeout_too_large_for_a_float_means_no_deadline_in_the_panel() -> None:
-    panel = stop_panel(Example(ENDLESS_WAT), timeout=10**309)
-    panel.start_button.click()
-    assert panel.status.value == "running (no deadline)"
-    time.sleep(0.1)
-    panel.stop_button.click()
-    wait_idle(panel)
-    assert stdout_of(panel.out) == "Interrupted: stopped by the Stop button\n"
 
 
 def test_an_error_in_a_click_handler_is_shown_in_the_panel(monkeypatch) -> None:
@@ -118,3 +126,17 @@ def test_a_stop_pressed_before_the_background_call_begins_is_kept() -> None:
     assert time.monotonic() - start < 5  # at once, not at the 30 s deadline
     assert stdout_of(panel.out) == "Interrupted: stopped by the Stop button\n"
     assert panel.status.value == "idle"
+
+
+def test_a_start_on_a_busy_example_is_refused_before_the_panel_changes_anything():
+    example = Example(ENDLESS_WAT)
+    first, second = stop_panel(example, timeout=30), stop_panel(example, timeout=30)
+    first.start_button.click()
+    wait_busy(example)
+    second.start_button.click()
+    assert stdout_of(second.out).startswith("error: this Example is already running a call")
+    assert second.thread is None and second.status.value == "idle"
+    assert not second.start_button.disabled and second.stop_button.disabled
+    first.stop_button.click()
+    first.thread.join(5)
+    assert stdout_of(first.out) == "Interrupted: stopped by the Stop button\n"

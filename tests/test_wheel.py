@@ -50,7 +50,9 @@ def venv(wheel, tmp_path_factory) -> Path:
     done = _run([sys.executable, "-m", "venv", home], cwd=home.parent)
     assert done.returncode == 0, done.stderr
     done = _run(
-        [home / "bin" / "python", "-m", "pip", "install", "--quiet", f"{wheel}[lab]", *CHECK_TOOLS], cwd=home.parent, timeout=600
+        [home / "bin" / "python", "-m", "pip", "install", "--quiet", f"{wheel}[lab]", *CHECK_TOOLS],
+        cwd=home.parent,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     return home

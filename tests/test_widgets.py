@@ -3,39 +3,15 @@
 from __future__ import annotations
 
 import html
-import os
-import subprocess
-import sys
-import threading
-import time
 
 import pytest
 
 from earlyexit_tutorial import Example
 from earlyexit_tutorial.aids.widgets import run_panel, stop_panel
 
-from .conftest import ENDLESS_WAT
+from .helpers import ENDLESS_WAT, cli, stdout_of, wait_busy
 
-
-@pytest.fixture(autouse=True, scope="module")
-def close_panels():
-    """Close this module's panels at its end: ipywidgets keeps every open widget, and a panel its Example."""
-    yield
-    import ipywidgets
-
-    ipywidgets.Widget.close_all()
-
-
-def stdout_of(out) -> str:
-    return "".join(o.get("text", "") for o in out.outputs if o.get("output_type") == "stream")
-
-
-def cli_last_line(*args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "earlyexit_tutorial", *args], capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    return result.stdout.splitlines()[-1]
+pytestmark = pytest.mark.usefixtures("close_panels")
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +39,7 @@ def choose(panel, x, y, code, behaviour):
 )
 def test_panel_prints_what_the_command_line_prints(panel, x, y, code, behaviour):
     text = choose(panel, x, y, code, behaviour)
-    expected = cli_last_line("--host", behaviour, "--exit-code", str(code), "--", str(x), str(y))
+    expected = cli("--host", behaviour, "--exit-code", str(code), "--", str(x), str(y)).stdout.splitlines()[-1]
     assert text == expected + "\n"  # one line: each click cleared the previous one
 
 
@@ -101,48 +77,22 @@ def test_each_click_replaces_the_previous_result():
     assert stdout_of(panel.out) == "Exited early with exit code: 1\n"
 
 
-def test_stop_panel_stops_an_endless_guest_from_another_thread():
-    panel = stop_panel(Example(ENDLESS_WAT), timeout=30)
-    panel.start_button.click()
-    assert panel.start_button.disabled and not panel.stop_button.disabled
-    time.sleep(0.2)
-    assert panel.thread.is_alive()
-    clicked = time.monotonic()
-    threading.Thread(target=panel.stop_button.click).start()
-    panel.thread.join(5)
-    assert not panel.thread.is_alive()
-    assert time.monotonic() - clicked < 1
-    assert stdout_of(panel.out) == "Interrupted: stopped by the Stop button\n"
-    assert not panel.start_button.disabled and panel.stop_button.disabled
-    # and again, in the same store
-    panel.start_button.click()
-    time.sleep(0.1)
-    panel.stop_button.click()
-    panel.thread.join(5)
-    assert stdout_of(panel.out) == "Interrupted: stopped by the Stop button\n"
-
-
-def test_stop_panel_has_a_deadline_of_its_own():
-    panel = stop_panel(Example(ENDLESS_WAT), timeout=0.3)
-    panel.start_button.click()
-    panel.thread.join(5)
-    assert stdout_of(panel.out) == "Interrupted: the guest ran past its 0.3 s deadline\n"
-
-
 def test_run_panel_on_a_busy_example_says_so_instead_of_failing_silently():
     # The learner pointed a run panel at the Example a Stop panel is running.
     example = Example(ENDLESS_WAT)
     panel = run_panel(example)
     stopper = stop_panel(example, timeout=5)
     stopper.start_button.click()
-    deadline = time.monotonic() + 5
-    while not example._busy.locked() and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_busy(example)
     panel.run_button.click()
     assert stdout_of(panel.out).startswith("error: this Example is already running a call")
     stopper.stop_button.click()
     stopper.thread.join(5)
-    assert stdout_of(stopper.out) == "Interrupted: stopped by the Stop button\n", (stopper.out.outputs, stopper.status.value, stopper.thread.is_alive())
+    assert stdout_of(stopper.out) == "Interrupted: stopped by the Stop button\n", (
+        stopper.out.outputs,
+        stopper.status.value,
+        stopper.thread.is_alive(),
+    )
 
 
 def test_the_fields_send_their_value_on_enter_or_blur_not_per_keystroke():
@@ -153,7 +103,7 @@ def test_the_fields_send_their_value_on_enter_or_blur_not_per_keystroke():
 
 @pytest.mark.parametrize(
     "typed",
-    ["<img src=x onerror=alert(1)>", "</span><script>alert(1)</script>", "&lt;b&gt; & \"quotes\""],
+    ["<img src=x onerror=alert(1)>", "</span><script>alert(1)</script>", '&lt;b&gt; & "quotes"'],
 )
 def test_feedback_shows_what_was_typed_as_text_not_markup(typed):
     import xml.etree.ElementTree as ET
@@ -178,13 +128,6 @@ SPIN_THEN_EXIT_WAT = """\
 """
 
 
-def wait_busy(example, within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not example._busy.locked() and time.monotonic() < deadline:
-        time.sleep(0.002)
-    assert example._busy.locked(), "the background call did not start"
-
-
 def test_a_refused_run_click_changes_nothing_in_the_running_call():
     example = Example(SPIN_THEN_EXIT_WAT)  # early_exit exits with code 1
     background = stop_panel(example, x=1000, y=0, timeout=60)
@@ -199,17 +142,3 @@ def test_a_refused_run_click_changes_nothing_in_the_running_call():
     # The running call ends as it began: the refused click did not reach its early_exit.
     assert stdout_of(background.out) == "Exited early with exit code: 1\n"
     assert (example.behaviour.value, example.exit_code) == ("exit", 1)
-
-
-def test_a_start_on_a_busy_example_is_refused_before_the_panel_changes_anything():
-    example = Example(ENDLESS_WAT)
-    first, second = stop_panel(example, timeout=30), stop_panel(example, timeout=30)
-    first.start_button.click()
-    wait_busy(example)
-    second.start_button.click()
-    assert stdout_of(second.out).startswith("error: this Example is already running a call")
-    assert second.thread is None and second.status.value == "idle"
-    assert not second.start_button.disabled and second.stop_button.disabled
-    first.stop_button.click()
-    first.thread.join(5)
-    assert stdout_of(first.out) == "Interrupted: stopped by the Stop button\n"

@@ -20,7 +20,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -52,7 +51,7 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
-def find_chromium() -> Optional[str]:
+def find_chromium() -> str | None:
     """Debian's Chromium: /usr/bin/chromium, else `chromium` on PATH."""
     if os.access("/usr/bin/chromium", os.X_OK):
         return "/usr/bin/chromium"
@@ -148,14 +147,16 @@ def start_lab(base: Path) -> LabServer:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     log_path = base / "server.log"
-    log = open(log_path, "wb")
-    try:
+    with open(log_path, "wb") as log:  # the server keeps its own copy of the file descriptor
         process = subprocess.Popen(
-            command, cwd=base, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            command,
+            cwd=base,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C in the terminal reaches pytest, which then stops the server
         )
-    finally:
-        log.close()
     server = LabServer(url=f"http://127.0.0.1:{port}", process=process, root_dir=root_dir, log_path=log_path)
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     while True:

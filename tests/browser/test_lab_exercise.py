@@ -13,7 +13,10 @@ from .test_lab_notebooks import NB01, cell_at, cells, index_of, open_notebook, r
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the browser tests run on posix")
 
-HEAD = '(module\n  (import "env" "early_exit" (func $early_exit))\n  (func (export "run") (param $x i32) (param $y i32) (result i32)\n'
+HEAD = (
+    '(module\n  (import "env" "early_exit" (func $early_exit))\n'
+    '  (func (export "run") (param $x i32) (param $y i32) (result i32)\n'
+)
 
 # Compares unsigned: right for positive numbers, wrong as soon as one is negative.
 UNSIGNED = HEAD + (

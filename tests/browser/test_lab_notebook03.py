@@ -3,7 +3,8 @@
 The test opens the notebook, waits for a connected idle kernel, runs all cells
 (notebook:run-all-cells), checks that no cell shows an error, then reads what a
 learner reads: the early exit, the C frames of the backtrace, the half-written
-buffer, and the package's cells (Example with the learner's tick, guard around a plain call). A screenshot goes to screenshots/03-a-guest-in-c.png.
+buffer, and the package's cells (Example with the learner's tick, guard around a plain call). A
+screenshot goes to screenshots/03-a-guest-in-c.png.
 """
 
 from __future__ import annotations

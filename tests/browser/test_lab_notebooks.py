@@ -53,7 +53,9 @@ def problems(page) -> list[str]:
             elif output.get("output_type") == "stream" and output.get("name") == "stderr":
                 found.append(f"cell {cell['index']} stderr: {''.join(output.get('text', ''))[:500]}")
     # Rendered stderr, including inside widget Output areas (which the notebook model does not hold).
-    for text in page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts():
+    for text in page.locator(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+    ).all_inner_texts():
         found.append(f"stderr shown: {text[:500]}")
     return found
 
@@ -90,7 +92,9 @@ def scroll_to_top(cell) -> None:
 
 
 def text_input(panel, label: str):
-    field = panel.locator(".widget-text").filter(has=panel.page.locator("label", has_text=re.compile(rf"^\s*{label}\s*$")))
+    field = panel.locator(".widget-text").filter(
+        has=panel.page.locator("label", has_text=re.compile(rf"^\s*{label}\s*$"))
+    )
     return field.locator("input")
 
 
@@ -171,7 +175,9 @@ def test_notebook_01_run_all_then_the_run_panel(page, lab_server, sync_api):
     expect(x).to_have_value("1")
     expect(y).to_have_value("7")
     expect(code).to_have_value("1")
-    expect(behaviour.locator("option")).to_have_text(["exit early with the code", "return normally", "raise another error"])
+    expect(behaviour.locator("option")).to_have_text(
+        ["exit early with the code", "return normally", "raise another error"]
+    )
 
     type_value(x, "4")
     type_value(y, "5")
