@@ -161,3 +161,11 @@ def test_cli_host_error_and_good_runs(module_files: dict[str, Path]) -> None:
     )
     assert result.returncode == 0
     assert result.stdout.strip().splitlines()[-1] == "Exited early with exit code: 4294967295"
+
+
+@pytest.mark.parametrize("option", [["--timeout", "-inf"], ["--timeout", "0"], ["--fuel", "-1"]])
+def test_a_bad_limit_is_refused_before_the_guest_is_compiled(option: list[str]) -> None:
+    result = cli(*option)
+    assert result.returncode == 2
+    assert result.stdout == ""  # not even "Compiling module...": nothing is set up for a call that cannot run
+    assert len(result.stderr.splitlines()) == 1, result.stderr

@@ -171,3 +171,14 @@ def test_with_stderr_closed_an_error_is_dropped_not_printed_on_stdout(tmp_path):
     )
     assert done.returncode == 2
     assert done.stdout == ""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+def test_copied_notebooks_get_the_mode_a_plain_open_would_give(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        assert command.main([str(tmp_path / "d")]) == 0
+    finally:
+        os.umask(previous)
+    modes = {path.name: path.stat().st_mode & 0o777 for path in (tmp_path / "d").glob("*.ipynb")}
+    assert modes and set(modes.values()) == {0o644}, modes  # not mkstemp's private 0600
