@@ -37,6 +37,8 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/test_guard.py::test_ctrl_c_during_a_start_function_through_the_command_line": ("slow",),
     "tests/test_cli.py::test_ctrl_c_at_any_moment_of_start_up_is_one_line_or_nothing": ("slow",),
     "tests/test_examples.py::test_ctrl_c_at_random_moments_stops_the_guest_with_one_line_and_status_130": ("slow",),
+    # mypy takes seconds to check the package from cold.
+    "tests/test_lint.py::test_mypy_finds_nothing_in_the_package": ("slow",),
     # A whole pytest collection in a subprocess each.
     "tests/test_tiers.py::test_fast_keeps_the_unmarked_tests_and_collects_no_notebook_cell": ("slow",),
     "tests/test_tiers.py::test_fast_with_nothing_left_to_run_fails_with_pytests_no_tests_status": ("slow",),
