@@ -128,47 +128,51 @@ def row_calls(report: Report, repeat: int) -> None:
 
 def row_guard(report: Report, repeat: int) -> None:
     """What the guard (Example.run) adds to call_run on the typed run, per call."""
-    costs = calls.guard_costs(repeat=repeat)
-    rows, added = [], {}
-    for arm in ("normal", "exit"):
-        typed, guarded = costs["typed"][arm], costs["guarded"][arm]
-        added[arm] = guarded.median - typed.median
-        rows.append([arm, us(typed.median), us(guarded.median), us(added[arm])])
-    report.section(
+    _added_by_guard(
+        report,
+        calls.guard_costs(repeat=repeat),
+        ("typed", "guarded"),
         "What Example.run adds: Example.run minus call_run on the typed run, microseconds per call",
-        ["arm", "call_run typed", "Example.run", "added"],
-        rows,
-        [
-            "the guard: limits checked, fuel and epoch deadline set, deadline registered, SIGINT handler "
-            "and wakeup fd swapped in and back, the outcome sorted"
-        ],
-    )
-    report.target(
-        f"Example.run adds <= {GUARD_US:g} us per call",
-        f"{us(added['normal'])} / {us(added['exit'])} us (normal / exit)",
-        max(added.values()) <= GUARD_US,
+        ["call_run typed", "Example.run"],
+        "the guard: limits checked, fuel and epoch deadline set, deadline registered, SIGINT handler "
+        "and wakeup fd swapped in and back, the outcome sorted",
+        "Example.run",
     )
 
 
 def row_guard_api(report: Report, repeat: int) -> None:
     """What `with guard(store):` adds to a learner's own wasmtime.Func call, per call."""
-    costs = calls.guard_api_costs(repeat=repeat)
+    _added_by_guard(
+        report,
+        calls.guard_api_costs(repeat=repeat),
+        ("plain", "guarded"),
+        "What guard() adds: `with guard(store): run(store, 1, 7)` minus the plain Func call, microseconds per call",
+        ["Func call", "inside guard()"],
+        "a learner's own store and host function; guard(): Stopper looked up, limits checked, fuel and "
+        "epoch deadline set, 10 s deadline registered, SIGINT handler and wakeup fd swapped in and back",
+        "guard()",
+    )
+
+
+def _added_by_guard(
+    report: Report,
+    costs: dict,
+    keys: tuple[str, str],
+    title: str,
+    columns: list[str],
+    note: str,
+    subject: str,
+) -> None:
+    """A section of what a guarded call adds over the same call unguarded, per arm, and its target."""
+    bare, guarded = keys
     rows, added = [], {}
     for arm in ("normal", "exit"):
-        plain, guarded = costs["plain"][arm], costs["guarded"][arm]
-        added[arm] = guarded.median - plain.median
-        rows.append([arm, us(plain.median), us(guarded.median), us(added[arm])])
-    report.section(
-        "What guard() adds: `with guard(store): run(store, 1, 7)` minus the plain Func call, microseconds per call",
-        ["arm", "Func call", "inside guard()", "added"],
-        rows,
-        [
-            "a learner's own store and host function; guard(): Stopper looked up, limits checked, fuel and "
-            "epoch deadline set, 10 s deadline registered, SIGINT handler and wakeup fd swapped in and back"
-        ],
-    )
+        without, within = costs[bare][arm], costs[guarded][arm]
+        added[arm] = within.median - without.median
+        rows.append([arm, us(without.median), us(within.median), us(added[arm])])
+    report.section(title, ["arm", *columns, "added"], rows, [note])
     report.target(
-        f"guard() adds <= {GUARD_US:g} us per call",
+        f"{subject} adds <= {GUARD_US:g} us per call",
         f"{us(added['normal'])} / {us(added['exit'])} us (normal / exit)",
         max(added.values()) <= GUARD_US,
     )
