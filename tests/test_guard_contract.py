@@ -32,7 +32,7 @@ def test_a_guarded_call_never_touches_the_stoppers_or_the_signal_states_fields()
 
 def test_the_stopper_and_the_signal_state_have_register_and_unregister() -> None:
     from earlyexit_tutorial import Stopper
-    from earlyexit_tutorial.interrupting._watcher import SIGNALS
+    from earlyexit_tutorial.interrupting._signals import SIGNALS
 
     for owner in (Stopper, SIGNALS):
         assert callable(getattr(owner, "register")) and callable(getattr(owner, "unregister"))
@@ -40,7 +40,8 @@ def test_the_stopper_and_the_signal_state_have_register_and_unregister() -> None
 
 def test_the_guards_modules_import_nothing_under_a_one_letter_name() -> None:
     short = []
-    for path in (PACKAGE / name for name in ("interrupting/guard.py", "interrupting/_watcher.py", "guide/outcome.py", "guide/running.py")):
+    paths = sorted((PACKAGE / "interrupting").glob("*.py")) + [PACKAGE / "guide" / "outcome.py", PACKAGE / "guide" / "running.py"]
+    for path in paths:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 short += [f"{path.name}: {alias.name} as {alias.asname}" for alias in node.names if alias.asname and len(alias.asname) == 1]
@@ -66,18 +67,18 @@ class FakeCall:
 
 
 def test_the_watcher_fires_any_call_that_follows_the_protocol() -> None:
-    from earlyexit_tutorial.interrupting import _watcher
+    from earlyexit_tutorial.interrupting import _calls, _watcher
 
     call = FakeCall(time.monotonic() + 0.05)
     never = FakeCall(math.inf)
-    with _watcher.LOCK:
+    with _calls.LOCK:
         _watcher.WATCHER.add(call)
         _watcher.WATCHER.add(never)
     try:
         assert call.fired.wait(5)
         assert not never.fired.is_set()
     finally:
-        with _watcher.LOCK:
+        with _calls.LOCK:
             _watcher.WATCHER.remove(never)
 
 

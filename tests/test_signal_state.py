@@ -17,7 +17,7 @@ CHILD = textwrap.dedent(
     import _signal as real, signal
     signal.signal(signal.SIGINT, signal.default_int_handler)
     from earlyexit_tutorial import Example
-    from earlyexit_tutorial.interrupting import _watcher
+    from earlyexit_tutorial.interrupting import _signals
     armed = [True]
 
     class CtrlCRightAfterTheSwapBack:
@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
 
     example = Example()
     example.run(1, 7)
-    _watcher._signal = CtrlCRightAfterTheSwapBack()
+    _signals._signal = CtrlCRightAfterTheSwapBack()
     try:
         example.run(1, 7)
         print("no KeyboardInterrupt")
