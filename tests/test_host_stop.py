@@ -198,7 +198,11 @@ def test_deadlines_and_stops_at_random_moments_in_a_host_end_cleanly() -> None:
     seed = random.randrange(2**32)
     print(f"seed {seed}")
     done = subprocess.run(
-        [sys.executable, "-c", STRESS_CHILD, str(seed), str(trials)], capture_output=True, text=True, cwd=ROOT, timeout=120
+        [sys.executable, "-c", STRESS_CHILD, str(seed), str(trials)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stderr == ""

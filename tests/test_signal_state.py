@@ -49,4 +49,3 @@ def test_a_ctrl_c_right_after_the_handler_goes_back_leaves_the_next_calls_whole(
     done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stderr == ""
     assert done.stdout.splitlines() == ["KeyboardInterrupt between calls"] + ["Exited early with exit code: 1 True"] * 3
-

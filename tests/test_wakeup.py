@@ -128,5 +128,9 @@ def test_the_socket_modules_pair_windows_uses_serves_the_guard_as_well() -> None
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stderr == ""
     assert done.stdout.splitlines() == [
-        "deadline", "kernel", "stop True", "Expected early termination with `ExitCode`, found: 8", "True socket",
+        "deadline",
+        "kernel",
+        "stop True",
+        "Expected early termination with `ExitCode`, found: 8",
+        "True socket",
     ]
