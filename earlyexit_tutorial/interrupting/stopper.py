@@ -17,7 +17,7 @@ import wasmtime
 from . import _calls, _signals
 from .engines import check_interruptible
 
-if TYPE_CHECKING:  # a Stopper holds the guarded calls it stops; guard.py imports this module at run time
+if TYPE_CHECKING:  # for annotations only: guard.py imports this module, so a run-time import would be a cycle
     from .guard import GuardedCall
 
 
