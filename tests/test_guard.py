@@ -34,7 +34,7 @@ START_LOOP_WAT = """\
 """
 
 # Runs TRIALS trials of one scenario; prints one line per trial, "ok ..." or "BAD ...".
-CHILD = r'''
+CHILD = r"""
 import faulthandler, os, random, signal, sys, threading
 faulthandler.dump_traceback_later(20, exit=True)  # a lost interrupt shows as a hang: fail loudly instead
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests run in the background
@@ -89,7 +89,7 @@ for i in range(trials):
     print(result, flush=True)
 # After all that, the guests still answer normally.
 print("after:", quick.run(1, 7).message, spinner.run(1, 7).message, flush=True)
-'''
+"""
 
 
 def run_child(scenario: str, tmp_path: Path) -> subprocess.CompletedProcess:
@@ -98,7 +98,10 @@ def run_child(scenario: str, tmp_path: Path) -> subprocess.CompletedProcess:
     seed = random.randrange(2**32)
     done = subprocess.run(
         [sys.executable, "-c", CHILD, scenario, str(TRIALS), str(seed), str(module)],
-        capture_output=True, text=True, cwd=ROOT, timeout=240,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=240,
     )
     print(f"seed {seed}")
     return done
@@ -125,7 +128,10 @@ def test_ctrl_c_during_a_start_function_through_the_command_line(tmp_path: Path)
     for _ in range(TRIALS):
         proc = subprocess.Popen(
             [sys.executable, "-m", "earlyexit_tutorial", "--module", str(module), "--host", "return"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
             env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )
         try:
@@ -152,7 +158,10 @@ def test_a_deadline_stops_a_start_function_that_loops_through_the_host(tmp_path:
     start = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "earlyexit_tutorial", "--module", str(module), "--host", "return", "--timeout", "0.5"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     elapsed = time.monotonic() - start
     print(f"--timeout 0.5 on a looping start function: the command line ended after {elapsed:.2f} s")
@@ -164,7 +173,10 @@ def test_a_deadline_stops_a_start_function_that_loops_through_the_host(tmp_path:
 def test_a_fuel_budget_stops_a_start_function_and_is_named() -> None:
     from earlyexit_tutorial import StartStopped
 
-    with pytest.raises(StartStopped, match=r"^cannot instantiate the module: its start function ran out of fuel \(its budget was 5000 units\)$"):
+    with pytest.raises(
+        StartStopped,
+        match=r"^cannot instantiate the module: its start function ran out of fuel \(its budget was 5000 units\)$",
+    ):
         from earlyexit_tutorial import Example
 
         Example(START_LOOP_WAT, behaviour="return", fuel=5000, timeout=None)
@@ -180,7 +192,7 @@ def test_a_budget_of_one_unit_is_said_in_the_singular() -> None:
 SLEEPY_HOST_KERNEL = textwrap.dedent(
     """
     import os, signal, threading, time
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests run with SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests ignore SIGINT
     from earlyexit_tutorial import Example, Interrupted
     ex = Example(behaviour="return")
     ex.host = lambda: time.sleep(30)
@@ -188,7 +200,8 @@ SLEEPY_HOST_KERNEL = textwrap.dedent(
     start = time.monotonic()
     outcome = ex.run(1, 7, timeout=None)
     print(type(outcome).__name__, outcome.reason)
-    print(f"left the sleeping host {time.monotonic() - start - 0.3:.3f} s after the Ctrl-C", file=__import__("sys").stderr)
+    late = time.monotonic() - start - 0.3
+    print(f"left the sleeping host {late:.3f} s after the Ctrl-C", file=__import__("sys").stderr)
     ex.set_host("exit")
     print(ex.run(1, 7).message)
     """
@@ -198,7 +211,9 @@ SLEEPY_HOST_KERNEL = textwrap.dedent(
 def test_one_ctrl_c_leaves_a_host_function_that_sleeps() -> None:
     # A sleeping host ignores the deadline (no wasm runs to check the epoch); one Ctrl-C ends it.
     start = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", SLEEPY_HOST_KERNEL], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", SLEEPY_HOST_KERNEL], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     elapsed = time.monotonic() - start
     assert done.returncode == 0, done.stderr
     print(done.stderr)
@@ -211,7 +226,7 @@ def test_a_second_ctrl_c_gets_out_of_a_host_that_swallows_the_first() -> None:
     code = textwrap.dedent(
         """
         import os, signal, threading, time
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests run with SIGINT ignored
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests ignore SIGINT
         from earlyexit_tutorial import Example, Interrupted
         ex = Example(behaviour="return")
         def stubborn():

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -69,9 +68,8 @@ def test_a_deadline_ends_the_learners_own_call() -> None:
     store, spin, _ = learner_store()
     with watchdog(store.engine):
         start = time.monotonic()
-        with pytest.raises(wasmtime.Trap) as trap:
-            with guard(store, timeout=0.2) as call:
-                spin(store)
+        with pytest.raises(wasmtime.Trap) as trap, guard(store, timeout=0.2) as call:
+            spin(store)
         elapsed = time.monotonic() - start
     assert call.reason is Reason.DEADLINE
     assert trap.value.trap_code == wasmtime.TrapCode.INTERRUPT  # wasmtime's own trap, unchanged
@@ -80,10 +78,8 @@ def test_a_deadline_ends_the_learners_own_call() -> None:
 
 def test_a_fuel_budget_ends_the_learners_own_call() -> None:
     store, spin, _ = learner_store()
-    with watchdog(store.engine):
-        with pytest.raises(wasmtime.Trap) as trap:
-            with guard(store, timeout=None, fuel=5_000) as call:
-                spin(store)
+    with watchdog(store.engine), pytest.raises(wasmtime.Trap) as trap, guard(store, timeout=None, fuel=5_000) as call:
+        spin(store)
     assert trap.value.trap_code == wasmtime.TrapCode.OUT_OF_FUEL
     assert call.reason is Reason.FUEL
     assert store.get_fuel() == 0
@@ -91,11 +87,9 @@ def test_a_fuel_budget_ends_the_learners_own_call() -> None:
 
 def test_stop_from_another_thread_ends_the_learners_own_call() -> None:
     store, spin, _ = learner_store()
-    with watchdog(store.engine):
-        with pytest.raises(wasmtime.Trap):
-            with guard(store, timeout=None) as call:
-                threading.Timer(0.2, call.stop).start()
-                spin(store)
+    with watchdog(store.engine), pytest.raises(wasmtime.Trap), guard(store, timeout=None) as call:
+        threading.Timer(0.2, call.stop).start()
+        spin(store)
     assert call.reason is Reason.STOP
 
 
@@ -152,9 +146,8 @@ def test_one_guard_serves_one_call() -> None:
     call = guard(store)
     with call:
         add(store, 1, 2)
-    with pytest.raises(RuntimeError, match="a guard serves one call"):
-        with call:
-            pass
+    with pytest.raises(RuntimeError, match="a guard serves one call"), call:
+        pass
 
 
 def test_guard_uses_the_examples_own_stopper() -> None:
@@ -275,8 +268,21 @@ def test_the_command_line_takes_an_infinite_timeout_as_no_deadline(endless_wat_f
     # The same rule on the command line: --timeout inf runs with no deadline (the guest
     # here spins until the fuel budget ends it), never "out of range".
     done = subprocess.run(
-        [sys.executable, "-m", "earlyexit_tutorial", "--module", str(endless_wat_file), "--timeout", "inf", "--fuel", "100000"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "earlyexit_tutorial",
+            "--module",
+            str(endless_wat_file),
+            "--timeout",
+            "inf",
+            "--fuel",
+            "100000",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert done.stdout.splitlines()[-1] == "Interrupted: the guest ran out of fuel after 100000 units", done
     assert done.returncode == 1
@@ -284,7 +290,7 @@ def test_the_command_line_takes_an_infinite_timeout_as_no_deadline(endless_wat_f
 
 # --- Ctrl-C, in a child process ---------------------------------------------------------
 
-CTRL_C_CHILD = r'''
+CTRL_C_CHILD = r"""
 import faulthandler, os, random, signal, sys, threading, time
 faulthandler.dump_traceback_later(60, exit=True)  # a lost interrupt shows as a hang: fail loudly instead
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests run in the background
@@ -307,7 +313,7 @@ for _ in range(int(sys.argv[1])):
     print(result, flush=True)
 with guard(store) as call:
     print("after:", add(store, 1, 7), call.reason, flush=True)
-'''
+"""
 
 
 @pytest.mark.skipif(os.name != "posix", reason="sends SIGINT with os.kill")
@@ -318,7 +324,10 @@ def test_ctrl_c_at_random_moments_ends_the_learners_own_call_as_kernel() -> None
     print(f"seed {seed}")
     done = subprocess.run(
         [sys.executable, "-c", CTRL_C_CHILD, str(TRIALS), str(seed), GUEST],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stderr == ""  # no traceback, no "Exception ignored"

@@ -51,7 +51,8 @@ def assert_usable(example: Example) -> None:
     assert example.run(1, 7) == Returned(8)
 
 
-def test_a_deadline_leaves_a_sleeping_host_at_once() -> None:
+def test_a_deadline_leaves_a_sleeping_host_at_once(python_sigint_handler: None) -> None:
+    # Our handler is swapped in only over a SIGINT that is not ignored, as in a terminal.
     example = sleeping_example(4)
     start = time.monotonic()
     outcome = example.run(1, 7, timeout=0.5)
@@ -63,7 +64,8 @@ def test_a_deadline_leaves_a_sleeping_host_at_once() -> None:
     assert_usable(example)
 
 
-def test_stop_leaves_a_sleeping_host_at_once() -> None:
+def test_stop_leaves_a_sleeping_host_at_once(python_sigint_handler: None) -> None:
+    # Our handler is swapped in only over a SIGINT that is not ignored, as in a terminal.
     example = sleeping_example(4)
     start = time.monotonic()  # before the timer starts, so elapsed >= 0.3 holds
     threading.Timer(0.3, example.stop).start()
@@ -198,7 +200,11 @@ def test_deadlines_and_stops_at_random_moments_in_a_host_end_cleanly() -> None:
     seed = random.randrange(2**32)
     print(f"seed {seed}")
     done = subprocess.run(
-        [sys.executable, "-c", STRESS_CHILD, str(seed), str(trials)], capture_output=True, text=True, cwd=ROOT, timeout=120
+        [sys.executable, "-c", STRESS_CHILD, str(seed), str(trials)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stderr == ""

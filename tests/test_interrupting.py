@@ -18,9 +18,9 @@ import wasmtime
 from earlyexit_tutorial import (
     Example,
     ExitedEarly,
-    OtherError,
     HostFailure,
     Interrupted,
+    OtherError,
     Returned,
     Stopper,
     call_interruptibly,
@@ -40,7 +40,10 @@ SPIN_WHEN_ZERO = """
     i32.add))
 """
 
-ENDLESS = '(module (import "env" "early_exit" (func)) (func (export "run") (param i32 i32) (result i32) (loop br 0) i32.const 0))'
+ENDLESS = (
+    '(module (import "env" "early_exit" (func))'
+    ' (func (export "run") (param i32 i32) (result i32) (loop br 0) i32.const 0))'
+)
 
 WATCHDOG = 10.0  # seconds; only reached when interrupting is broken
 SLACK = 2.0  # scheduling slack on a loaded 2-core machine, where the issue fixes no number
@@ -300,7 +303,12 @@ def test_restores_signal_state_after_interruptions_and_failures(ex):
         assert signal.getsignal(signal.SIGINT) is handler
 
     # Rejected limits: nothing is started, nothing changes.
-    for bad, error in ((dict(timeout=0), ValueError), (dict(timeout=-1), ValueError), (dict(fuel=-1), ValueError), (dict(timeout="1"), TypeError)):
+    for bad, error in (
+        (dict(timeout=0), ValueError),
+        (dict(timeout=-1), ValueError),
+        (dict(fuel=-1), ValueError),
+        (dict(timeout="1"), TypeError),
+    ):
         with pytest.raises(error):
             call_interruptibly(lambda: Returned(0), store, Stopper(engine), **bad)
         assert signal.getsignal(signal.SIGINT) is handler

@@ -39,7 +39,10 @@ INTERRUPT_AFTER = 0.3  # seconds the guest spins before the interrupt
 FINISH_WITHIN = 1.0  # a learner who presses the stop button gets the kernel back within 1 s
 STARTUP_TIMEOUT = 60.0
 CELL_TIMEOUT = 30.0  # any one request, generous; only reached when something is broken
-ENDLESS = '(module (import "env" "early_exit" (func)) (func (export "run") (param i32 i32) (result i32) (loop br 0) i32.const 0))'
+ENDLESS = (
+    '(module (import "env" "early_exit" (func))'
+    ' (func (export "run") (param i32 i32) (result i32) (loop br 0) i32.const 0))'
+)
 KERNEL_MESSAGE = "Interrupted: stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)"
 STARTED = "guest-starting"
 

@@ -17,7 +17,7 @@ CHILD = textwrap.dedent(
     import _signal as real, signal
     signal.signal(signal.SIGINT, signal.default_int_handler)
     from earlyexit_tutorial import Example
-    from earlyexit_tutorial.interrupting import _watcher
+    from earlyexit_tutorial.interrupting import _signals
     armed = [True]
 
     class CtrlCRightAfterTheSwapBack:
@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
 
     example = Example()
     example.run(1, 7)
-    _watcher._signal = CtrlCRightAfterTheSwapBack()
+    _signals._signal = CtrlCRightAfterTheSwapBack()
     try:
         example.run(1, 7)
         print("no KeyboardInterrupt")
@@ -49,4 +49,3 @@ def test_a_ctrl_c_right_after_the_handler_goes_back_leaves_the_next_calls_whole(
     done = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stderr == ""
     assert done.stdout.splitlines() == ["KeyboardInterrupt between calls"] + ["Exited early with exit code: 1 True"] * 3
-

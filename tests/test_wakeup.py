@@ -24,7 +24,8 @@ def current_wakeup_fd() -> int:
     return fd
 
 
-def test_during_a_guarded_call_the_wakeup_fd_is_a_socket() -> None:
+def test_during_a_guarded_call_the_wakeup_fd_is_a_socket(python_sigint_handler: None) -> None:
+    # Our handler is swapped in only over a SIGINT that is not ignored, as in a terminal.
     # Windows accepts only a socket for set_wakeup_fd, and select() waits only on
     # sockets there: one socket pair on every system keeps one tested path.
     assert threading.current_thread() is threading.main_thread()
@@ -128,5 +129,9 @@ def test_the_socket_modules_pair_windows_uses_serves_the_guard_as_well() -> None
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stderr == ""
     assert done.stdout.splitlines() == [
-        "deadline", "kernel", "stop True", "Expected early termination with `ExitCode`, found: 8", "True socket",
+        "deadline",
+        "kernel",
+        "stop True",
+        "Expected early termination with `ExitCode`, found: 8",
+        "True socket",
     ]

@@ -59,187 +59,32 @@ as the deadline or Stop that sent it. The previous wakeup fd comes back with
 `warn_on_full_buffer=False`, whatever its owner chose: Python cannot tell. Stopping
 one call moves its engine's epoch, so it stops every guarded call on that engine.
 
-The watcher, the per-thread calls and the handler live in `_watcher.py`.
+Where each part lives: the lock and the calls on each thread in `_calls.py`,
+the SIGINT handler in `_signals.py`, the deadlines and the wakeup socket in
+`_watcher.py`; the Stopper of each engine and the reasons in `stopper.py`;
+which engines the guard can stop in `engines.py`; a call's deadline and fuel
+budget in `limits.py`.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
-import operator
 import threading
 import time
-import weakref
-from enum import Enum
-from typing import Optional
 
 import wasmtime
 
-from . import _watcher
-from ._watcher import GuestStopped, host_call  # noqa: F401 - host_call: for the Example's host trampoline
-from .._support.validation import shown
-
-# Every call the tutorial makes for the learner has a deadline, so no cell and
-# no widget can hang the kernel, even with a guest that loops forever.
-DEFAULT_TIMEOUT = 10.0
-
-# "No fuel budget": the engine counts fuel for every store, so give plenty.
-UNLIMITED_FUEL = 2**63 - 1
-
-
-class Reason(str, Enum):
-    """What stopped a guarded call from outside."""
-
-    DEADLINE = "deadline"  # the watcher, at the call's deadline
-    STOP = "stop"  # Stopper.stop() or call.stop(), e.g. the Stop button
-    KERNEL = "kernel"  # Ctrl-C or the kernel's stop button (SIGINT)
-    FUEL = "fuel"  # the guest spent its fuel budget
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class NotInterruptible(ValueError):
-    """An engine without epoch interruption or fuel metering, which the guard cannot stop."""
-
-
-def interruptible_config() -> wasmtime.Config:
-    """A wasmtime Config with epoch interruption and fuel metering turned on."""
-    config = wasmtime.Config()
-    config.epoch_interruption = True
-    config.consume_fuel = True
-    return config
-
-
-def interruptible_engine() -> wasmtime.Engine:
-    """A new engine the guard can stop (epoch interruption and fuel on)."""
-    engine = wasmtime.Engine(interruptible_config())
-    _INTERRUPTIBLE.add(engine)  # made here, so no need to probe it
-    return engine
-
-
-def check_interruptible(engine: wasmtime.Engine) -> None:
-    """Raise NotInterruptible unless `engine` has epoch interruption and fuel metering."""
-    if engine in _INTERRUPTIBLE:
-        return
-    # A Config cannot be read back, so try both on a throwaway store.
-    store = wasmtime.Store(engine)
-    try:
-        store.set_fuel(1000)
-    except wasmtime.WasmtimeError:
-        raise NotInterruptible(
-            "this engine does not meter fuel: make it with interruptible_engine() or Engine(interruptible_config())"
-        ) from None
-    store.set_epoch_deadline(0)  # with epoch interruption on, the first check traps
-    instance = wasmtime.Instance(store, wasmtime.Module(engine, '(module (func (export "f")))'), [])
-    try:
-        instance.exports(store)["f"](store)  # type: ignore[operator]
-    except wasmtime.Trap as trap:
-        if trap.trap_code == wasmtime.TrapCode.INTERRUPT:
-            _INTERRUPTIBLE.add(engine)
-            return
-    raise NotInterruptible(
-        "this engine has no epoch interruption, so a deadline, Stop or Ctrl-C could not stop its guest: "
-        "make it with interruptible_engine() or Engine(interruptible_config())"
-    )
-
-
-_INTERRUPTIBLE: "weakref.WeakSet[wasmtime.Engine]" = weakref.WeakSet()
-
-
-def check_limits(timeout: object, fuel: object) -> tuple[Optional[float], int]:
-    """Check a deadline and a fuel budget; return them as seconds (None: no deadline) and a budget."""
-    return _check_timeout(timeout), _check_fuel(fuel)
-
-
-def _check_timeout(timeout: object) -> Optional[float]:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
-        raise TypeError(f"timeout must be a number of seconds or None, got {timeout!r}")
-    try:
-        seconds = float(timeout)
-    except OverflowError:  # an int too large for a float, e.g. 10**400
-        seconds = math.inf if timeout > 0 else -math.inf
-    if not seconds > 0:  # also refuses nan
-        raise ValueError(f"timeout must be a positive number of seconds, got {shown(timeout)}")
-    return None if seconds == math.inf else seconds  # longer than any run: no deadline
-
-
-def _check_fuel(fuel: object) -> int:
-    if fuel is None:
-        return UNLIMITED_FUEL
-    if isinstance(fuel, bool):
-        raise TypeError(f"fuel must be an integer or None, got {fuel!r}")
-    try:
-        budget = operator.index(fuel)  # type: ignore[call-overload]
-    except TypeError:
-        raise TypeError(f"fuel must be an integer or None, got {fuel!r}") from None
-    if not 0 <= budget <= UNLIMITED_FUEL:
-        raise ValueError(f"fuel must be an integer in 0..{UNLIMITED_FUEL}, got {shown(budget)}")
-    return budget
-
-
-class Stopper:
-    """Stops the guarded calls running on one engine, and remembers why."""
-
-    def __init__(self, engine: wasmtime.Engine) -> None:
-        check_interruptible(engine)
-        self.engine = engine
-        self._active: list[GuardedCall] = []  # changed only under the lock
-        self._pending: Optional[Reason] = None  # a stop() for a call announced by starting()
-        self._starting = False
-        _STOPPERS.setdefault(id(engine), self)  # the first one made for an engine is the one guard() uses
-
-    def stop(self, reason: Reason = Reason.STOP) -> None:
-        """Interrupt the guarded calls running now; safe from any thread, a no-op when idle."""
-        reason = Reason(reason)
-        with _watcher.LOCK:
-            if self._active:
-                self._stop_active(reason)
-            elif self._starting and self._pending is None:
-                self._pending = reason
-
-    def starting(self) -> None:
-        """Announce a call on its way: a stop() from now until it begins is kept for it."""
-        with _watcher.LOCK:
-            if not self._starting:  # announced twice (a panel, then run()): keep a stop already pressed
-                self._starting, self._pending = True, None
-
-    def register(self, call: GuardedCall) -> Optional[Reason]:
-        """Count `call` as running (under the lock); return the stop() pressed while it was announced, if any."""
-        self._active.append(call)
-        if not self._starting:
-            return None
-        pending, self._starting, self._pending = self._pending, False, None
-        return pending
-
-    def unregister(self, call: GuardedCall) -> None:
-        """`call` is over (under the lock)."""
-        if call in self._active:
-            self._active.remove(call)
-        if not self._active:  # an announcement left over (a call refused as busy) means nothing now
-            self._starting, self._pending = False, None
-
-    def _stop_active(self, reason: Reason) -> None:
-        # Under the lock. The epoch is the engine's: moving it stops every call
-        # running on it, so each is told why.
-        for call in list(self._active):
-            call.stopped_for(reason)
-        self.engine.increment_epoch()
-        if reason is not Reason.KERNEL:  # a Ctrl-C reaches a host function by itself
-            _watcher.SIGNALS.wake_host()
-
-
-# The Stopper of each engine, by id: it holds its engine, so the id stays its
-# engine's while the entry lives, and the entry goes with the last guard using it.
-_STOPPERS: "weakref.WeakValueDictionary[int, Stopper]" = weakref.WeakValueDictionary()
-
-
-def stopper_for(engine: wasmtime.Engine) -> Stopper:
-    """The Stopper of `engine`, made on first use (NotInterruptible for an engine the guard cannot stop)."""
-    stopper = _STOPPERS.get(id(engine))
-    return stopper if stopper is not None else Stopper(engine)
+# This module is the guard's face to the layers above: what a caller of the guard
+# needs is importable from here, wherever it is kept. Each `name as name` is such a re-export.
+from . import _calls, _signals, _watcher
+from ._calls import GuestStopped
+from ._calls import host_call as host_call
+from .engines import NotInterruptible as NotInterruptible
+from .engines import interruptible_config as interruptible_config
+from .engines import interruptible_engine as interruptible_engine
+from .limits import DEFAULT_TIMEOUT, check_limits
+from .limits import UNLIMITED_FUEL as UNLIMITED_FUEL
+from .stopper import Reason, Stopper, stopper_for
 
 
 class StopReport:
@@ -248,7 +93,7 @@ class StopReport:
     __slots__ = ("reason", "error", "timeout", "fuel_consumed")
 
     def __init__(
-        self, reason: Reason, error: BaseException, timeout: Optional[float] = None, fuel_consumed: Optional[int] = None
+        self, reason: Reason, error: BaseException, timeout: float | None = None, fuel_consumed: int | None = None
     ) -> None:
         self.reason = reason
         self.error = error  # the trap or exception the call ended with (a stand-in if it ended normally)
@@ -269,10 +114,27 @@ class GuardedCall:
     FUEL when wasmtime's out-of-fuel trap left the `with` block; None if nothing did.
     """
 
-    __slots__ = ("store", "stopper", "timeout", "fuel", "deadline", "reason", "in_host", "_main", "_state", "_outer", "_inner")
+    __slots__ = (
+        "store",
+        "stopper",
+        "timeout",
+        "fuel",
+        "deadline",
+        "reason",
+        "in_host",
+        "_main",
+        "_state",
+        "_outer",
+        "_inner",
+    )
 
     def __init__(
-        self, store: wasmtime.Store, stopper: Stopper, *, timeout: Optional[float] = DEFAULT_TIMEOUT, fuel: Optional[int] = None
+        self,
+        store: wasmtime.Store,
+        stopper: Stopper,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        fuel: int | None = None,
     ) -> None:
         if store.engine is not stopper.engine:
             # Its stop would move another engine's epoch: the guest would never see it.
@@ -280,12 +142,12 @@ class GuardedCall:
         self.timeout, self.fuel = check_limits(timeout, fuel)
         self.store, self.stopper = store, stopper
         self.deadline = math.inf
-        self.reason: Optional[Reason] = None
+        self.reason: Reason | None = None
         self.in_host = False  # a host function called through host_call runs now
         self._main = False
         self._state = _NEW
-        self._outer: Optional[GuardedCall] = None  # the call whose host function this one runs in
-        self._inner: Optional[GuardedCall] = None  # the call running in this one's host function
+        self._outer: GuardedCall | None = None  # the call whose host function this one runs in
+        self._inner: GuardedCall | None = None  # the call running in this one's host function
 
     def __enter__(self) -> GuardedCall:
         if self._state is not _NEW:
@@ -294,13 +156,13 @@ class GuardedCall:
         store.set_fuel(self.fuel)
         # The deadline counts from the epoch now: a tick before this line is ignored.
         store.set_epoch_deadline(1)
-        self._main = main = threading.get_ident() == _watcher.MAIN_THREAD
+        self._main = main = threading.get_ident() == _calls.MAIN_THREAD
         if main:
-            _watcher.SIGNALS.swap_in()
+            _signals.SIGNALS.swap_in()
         try:
-            with _watcher.LOCK:
+            with _calls.LOCK:
                 self._state = _ACTIVE
-                outer = _watcher.STACKS.push(self)
+                outer = _calls.STACKS.push(self)
                 pending = stopper.register(self)  # a stop() pressed while the call was announced
                 if self.reason is None:  # not stop()ped before it began
                     self.reason = pending
@@ -309,7 +171,7 @@ class GuardedCall:
                     if self.reason is None:
                         self.reason = outer.reason
                 if main:
-                    _watcher.SIGNALS.register(self)
+                    _signals.SIGNALS.register(self)
                 if self.reason is not None:
                     store.set_epoch_deadline(0)  # traps at the guest's first check, on this store alone
                 if self.timeout is not None:
@@ -322,16 +184,20 @@ class GuardedCall:
 
     def __exit__(self, exc_type: object, error: object, traceback: object) -> None:
         self._leave()
-        if self.reason is None and isinstance(error, wasmtime.Trap) and error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
+        if (
+            self.reason is None
+            and isinstance(error, wasmtime.Trap)
+            and error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL
+        ):
             self.reason = Reason.FUEL  # the guest's own doing, but `call.reason` tells every way a call was cut short
 
     def _leave(self) -> None:
         main = self._main
         if main:
-            _watcher.SIGNALS.await_wake()
-        with _watcher.LOCK:
+            _signals.SIGNALS.await_wake()
+        with _calls.LOCK:
             if main:
-                _watcher.SIGNALS.unregister(self)
+                _signals.SIGNALS.unregister(self)
             self.stopper.unregister(self)
             if self.deadline != math.inf:
                 _watcher.WATCHER.remove(self)
@@ -339,22 +205,22 @@ class GuardedCall:
             if outer is not None and outer._inner is self:
                 outer._inner = None
             self._state = _DONE
-            _watcher.STACKS.pop(self)  # last: until here a Ctrl-C is this call's
+            _calls.STACKS.pop(self)  # last: until here a Ctrl-C is this call's
         if main:
-            _watcher.SIGNALS.swap_out()
+            _signals.SIGNALS.swap_out()
 
     def stop(self) -> None:
         """Stop this call's guest, from any thread (reason STOP); before the call begins it begins stopped.
 
         The epoch is the engine's, so every guarded call running on that engine stops with it.
         """
-        with _watcher.LOCK:
+        with _calls.LOCK:
             if self._state is _ACTIVE:
                 self.stopper.stop(Reason.STOP)
             elif self._state is _NEW and self.reason is None:
                 self.reason = Reason.STOP
 
-    def stopped_error(self) -> Optional[BaseException]:
+    def stopped_error(self) -> BaseException | None:
         """What a host function of this call raises once a deadline, Stop or Ctrl-C stopped it; None while not."""
         reason = self.reason
         if reason is None:
@@ -363,7 +229,7 @@ class GuardedCall:
             return KeyboardInterrupt()  # as Python's own handler would: a cell's or a script's code may expect it
         return GuestStopped(f"the call was stopped ({reason}) while a host function ran")
 
-    def what_stopped(self, error: Optional[BaseException]) -> Optional[StopReport]:
+    def what_stopped(self, error: BaseException | None) -> StopReport | None:
         """What stopped the call, given the error it ended with (None if it ended normally); None: nothing did."""
         reason = self.reason
         if reason is not Reason.KERNEL and isinstance(error, wasmtime.Trap):
@@ -381,7 +247,10 @@ class GuardedCall:
         return StopReport(reason, error, timeout=self.timeout)  # type: ignore[arg-type]
 
     def stopped_for(self, reason: Reason) -> None:
-        """Record that `reason` stopped this call, and stop the calls nested in it (under the lock; its Stopper moves the epoch)."""
+        """Record that `reason` stopped this call, and stop the calls nested in it.
+
+        Under the lock; the caller (its Stopper, or stop_for_ctrl_c) moves the epoch.
+        """
         # A keyboard interrupt outranks what came before it.
         if self._state is _DONE or self.reason is reason:
             return
@@ -404,8 +273,11 @@ class GuardedCall:
         self.stopper.stop(Reason.DEADLINE)
 
 
-def guard(store: wasmtime.Store, *, timeout: Optional[float] = DEFAULT_TIMEOUT, fuel: Optional[int] = None) -> GuardedCall:
-    """Guard calls into `store` so that a deadline, fuel, `call.stop()` or Ctrl-C can end them: `with guard(store) as call:`."""
+def guard(store: wasmtime.Store, *, timeout: float | None = DEFAULT_TIMEOUT, fuel: int | None = None) -> GuardedCall:
+    """Guard a call into `store` so that a deadline, fuel, `call.stop()` or Ctrl-C can end it.
+
+    Use it as `with guard(store) as call:` around the call.
+    """
     if not isinstance(store, wasmtime.Store):
         raise TypeError(f"guard() needs a wasmtime.Store, got {type(store).__name__}")
     return GuardedCall(store, stopper_for(store.engine), timeout=timeout, fuel=fuel)

@@ -1,0 +1,113 @@
+"""The guard's shared state: the one lock, the main thread, the guarded calls running on each thread.
+
+It also holds what the watcher, the SIGINT handler and `host_call` need of a
+guarded call (the `WatchedCall` protocol) and the exception a stopped host
+function raises. `LOCK`, `MAIN_THREAD` and `STACKS` are made again in a forked
+child, so other modules read them through this module (`_calls.LOCK`), never
+as names of their own.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+# One lock for which calls are active, their deadlines and the signal state.
+# Re-entrant: the SIGINT handler may run on the main thread inside a locked block.
+LOCK = threading.RLock()
+MAIN_THREAD = threading.main_thread().ident
+
+T = TypeVar("T")
+
+
+class WatchedCall(Protocol):
+    """What the watcher, the SIGINT handler and `host_call` need of a guarded call."""
+
+    deadline: float  # time.monotonic() at which the watcher stops it; math.inf for none
+    in_host: bool  # a host function called through host_call runs inside it now
+
+    def stop_for_ctrl_c(self) -> None:
+        """Stop the call for a Ctrl-C (under LOCK)."""
+
+    def stop_at_deadline(self) -> None:
+        """Stop the call at its deadline (the watcher, under LOCK)."""
+
+    def stopped_error(self) -> BaseException | None:
+        """What to raise in a host function of the call once it is stopped: None while it is not."""
+
+
+class GuestStopped(Exception):
+    """Raised inside a host function whose call was stopped, so that the guest cannot run on."""
+
+
+class _Stacks:
+    """The guarded calls running on each thread, outermost first (nested ones run in host functions)."""
+
+    def __init__(self) -> None:
+        self.main: list[WatchedCall] = []  # the main thread's: the SIGINT handler reads it
+        self._local = threading.local()
+
+    def current(self) -> list[WatchedCall]:
+        """The calling thread's calls."""
+        if threading.get_ident() == MAIN_THREAD:
+            return self.main
+        try:
+            return self._local.calls
+        except AttributeError:
+            calls: list[WatchedCall] = []
+            self._local.calls = calls
+            return calls
+
+    def push(self, call: WatchedCall) -> WatchedCall | None:
+        """Put `call` on the calling thread's stack (under LOCK); return the call it runs inside, if any."""
+        calls = self.current()
+        outer = calls[-1] if calls else None
+        calls.append(call)
+        return outer
+
+    def pop(self, call: WatchedCall) -> None:
+        """Take `call` off the calling thread's stack (under LOCK)."""
+        calls = self.current()
+        if call in calls:
+            calls.remove(call)
+
+
+STACKS = _Stacks()
+
+
+def _forget_calls_after_fork() -> None:
+    # A forked child has one thread, the one that forked, and none of the parent's calls;
+    # the lock may have been held by a thread the child does not have.
+    global LOCK, MAIN_THREAD, STACKS
+    LOCK = threading.RLock()
+    STACKS = _Stacks()
+    MAIN_THREAD = threading.get_ident()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork, so nothing to forget there
+    os.register_at_fork(after_in_child=_forget_calls_after_fork)
+
+
+def host_call(host: Callable[[], T]) -> T:
+    """Call a host function inside a guarded call: a Ctrl-C, deadline or Stop may end it.
+
+    Raises the call's stopped error after a host that returned from a stopped call, so the guest goes no further.
+    """
+    calls = STACKS.current()
+    if not calls:
+        return host()
+    call = calls[-1]
+    outer, call.in_host = call.in_host, True
+    try:
+        result = host()
+    finally:
+        call.in_host = outer
+    error = call.stopped_error()
+    if error is not None:
+        # A deadline, Stop or Ctrl-C came while the host ran (one that slept off
+        # the main thread, kept on working, or swallowed the interrupt): back in the
+        # guest, the next instruction could return a value before any epoch check.
+        raise error
+    return result

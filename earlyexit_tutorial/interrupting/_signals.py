@@ -1,0 +1,200 @@
+"""Ctrl-C during a guarded call: the SIGINT handler and wakeup fd swapped in around the main thread's calls.
+
+`SIGNALS` owns that swap and what a Ctrl-C does: it stops the main thread's
+guarded calls, and raises only inside a host function. It also sends our own
+SIGINT to the main thread to leave a host function whose call was stopped.
+The bytes the C-level handler writes while wasm runs are read by the watcher
+(`_watcher.py`), which hands each Ctrl-C back to `SIGNALS.sigint()`.
+`SIGNALS` is made again in a forked child: read it through this module.
+"""
+
+from __future__ import annotations
+
+# `signal` wraps these C functions only to turn numbers into enums; calling
+# them directly keeps the handler swap around ~2 µs per call instead of ~8.
+# `_signal` is CPython's C module behind `signal`, on every system.
+import _signal  # type: ignore[import-not-found]
+import os
+import signal
+import time
+from typing import Any
+
+from . import _calls, _watcher
+from ._calls import WatchedCall
+
+# How long leaving the outermost call waits for our own wake signal to reach
+# the handler (it takes microseconds; the bound only keeps a blocked signal
+# from hanging the call).
+WAKE_PATIENCE = 1.0
+
+
+class _Signals:
+    """The SIGINT handler and wakeup fd swapped in around the main thread's outermost guarded call."""
+
+    def __init__(self) -> None:
+        self.installed = False  # our handler and wakeup fd are in place
+        self.previous_handler: Any = None
+        self.previous_fd: int | None = None  # None: the wakeup fd is not ours to put back
+        self.ctrl_c_between_calls = False  # a Ctrl-C came while installed but no call was registered
+        self.sigint_byte_unread = False  # on_sigint ran: its byte may still wait in the wakeup socket
+        self.wake_sent = False  # our own SIGINT, sent to leave a stopped host function, not handled yet
+
+    def swap_in(self) -> None:
+        """Before the main thread's outermost call: install our handler and wakeup fd."""
+        if _calls.STACKS.main or self.installed:
+            return  # nested in a host function: the outermost call's swap covers it
+        current = _signal.getsignal(signal.SIGINT)
+        if current is None or current == signal.SIG_IGN:
+            # Whoever ignores Ctrl-C (a background job, say) keeps ignoring it; a
+            # handler set outside Python (None here) could not be put back.
+            return
+        try:
+            watcher = _watcher.WATCHER
+            watcher.start()
+            self.ctrl_c_between_calls = self.sigint_byte_unread = self.wake_sent = False
+            self.previous_fd = None
+            self.previous_handler = _signal.signal(signal.SIGINT, self.on_sigint)
+            self.installed = True
+            self.previous_fd = _signal.set_wakeup_fd(watcher.write_fd, warn_on_full_buffer=False)
+        except BaseException:
+            self._restore()
+            raise
+
+    def register(self, call: WatchedCall) -> None:
+        """A main-thread call has begun (under LOCK, after STACKS.push): a Ctrl-C while entering is its own."""
+        if self.ctrl_c_between_calls:
+            self.ctrl_c_between_calls = False
+            call.stop_for_ctrl_c()
+
+    def unregister(self, call: WatchedCall) -> None:
+        """A main-thread call is ending (under LOCK, before STACKS.pop)."""
+        if self.sigint_byte_unread:
+            # A SIGINT came (the handler ran): read its byte now, while the call
+            # still takes it, so that the watcher cannot give it to the next call.
+            _watcher.WATCHER.read_signals()
+
+    def await_wake(self) -> None:
+        """Let our own wake signal reach on_sigint before the handler goes back (main thread, no lock held)."""
+        if not self.wake_sent:
+            return
+        # A signal sent to this thread is delivered when it next enters the
+        # kernel: sleeping lets it in. The previous handler must not get it,
+        # since Python's own would raise KeyboardInterrupt for nothing.
+        give_up = time.monotonic() + WAKE_PATIENCE
+        while self.wake_sent and time.monotonic() < give_up:
+            time.sleep(0.0005)
+
+    def swap_out(self) -> None:
+        """After the main thread's outermost call: put the previous handler and wakeup fd back."""
+        if not _calls.STACKS.main:
+            self._restore()
+
+    def _restore(self) -> None:
+        if not self.installed:
+            return
+        # The wakeup fd first: until the handler goes back, a Ctrl-C still reaches on_sigint.
+        # Python cannot tell which warn_on_full_buffer the previous fd had, so it comes back
+        # with False: an owner that asked for warnings loses the warning about a full fd
+        # (the byte is dropped either way), and one that asked for none gets none.
+        previous_fd, self.previous_fd = self.previous_fd, None
+        if previous_fd is not None:
+            _signal.set_wakeup_fd(previous_fd, warn_on_full_buffer=False)
+        forward = b""
+        watcher = _watcher.WATCHER
+        if watcher.has_leftovers():
+            with _calls.LOCK:
+                watcher.forget_wakes()
+                forward = watcher.take_forwarded()
+        if forward and previous_fd is not None and previous_fd >= 0:
+            _write_to_fd(previous_fd, forward)
+        handler, self.previous_handler = self.previous_handler, None
+        # Not installed from here on, before the swap: should Python's own handler
+        # raise KeyboardInterrupt right after it, the state is already true.
+        self.installed = False
+        _signal.signal(signal.SIGINT, handler)
+        if self.ctrl_c_between_calls:
+            self.ctrl_c_between_calls = False
+            raise KeyboardInterrupt
+
+    def sigint(self, *, in_handler: bool = False) -> bool:
+        """A Ctrl-C arrived (under LOCK): stop every guarded call of the main thread.
+
+        Returns False when no guarded call was there to take it.
+        """
+        calls = _calls.STACKS.main
+        if calls:
+            for call in calls:
+                call.stop_for_ctrl_c()
+            return True
+        # Our handler runs only while swapped in, so with no call registered this is
+        # entering or leaving: raised once the old handler is back. The watcher may
+        # read a byte later, when Python's own handler has had the Ctrl-C already.
+        if in_handler or self.installed:
+            self.ctrl_c_between_calls = True
+            return True
+        return False
+
+    def wake_host(self) -> None:
+        """(under LOCK) The main thread's innermost call was stopped inside a host function: leave that host now."""
+        calls = _calls.STACKS.main
+        if not self.installed or self.wake_sent or not calls:
+            return
+        innermost = calls[-1]
+        if not innermost.in_host or innermost.stopped_error() is None:
+            return
+        self.wake_sent = True
+        _watcher.WATCHER.expect_wake()
+        _sigint_to_main_thread()
+
+    def on_sigint(self, signum: int, frame: Any) -> None:
+        """The SIGINT handler during a guarded call: stop it, raising only inside a host function."""
+        with _calls.LOCK:
+            self.sigint_byte_unread = True
+            if self.wake_sent:  # our own signal: the call was stopped already, for its own reason
+                self.wake_sent = False
+            else:
+                self.sigint(in_handler=True)
+            calls = _calls.STACKS.main
+            error = calls[-1].stopped_error() if calls and calls[-1].in_host else None
+        if error is not None:
+            raise error
+
+
+def _sigint_to_main_thread() -> None:
+    """Send SIGINT to the main thread, so that a sleep or a blocking wait there ends at once."""
+    if hasattr(signal, "pthread_kill"):
+        signal.pthread_kill(_calls.MAIN_THREAD, signal.SIGINT)  # type: ignore[arg-type]
+    else:
+        # Windows: raise() runs the C handler on this thread; it marks the signal for
+        # the main thread and sets the event its time.sleep() and waits watch.
+        signal.raise_signal(signal.SIGINT)
+
+
+def _write_to_fd(fd: int, data: bytes) -> None:
+    """Pass signal bytes on to a wakeup fd (a socket on Windows, where os.write cannot reach it)."""
+    try:
+        if os.name == "nt":
+            import socket
+
+            sock = socket.socket(fileno=fd)
+            try:
+                sock.send(data)
+            finally:
+                sock.detach()  # the fd is its owner's: do not close it
+        else:
+            os.write(fd, data)
+    except OSError:
+        pass  # a full or closed fd: its owner did not want the bytes then either
+
+
+SIGNALS = _Signals()
+
+
+def _forget_signals_after_fork() -> None:
+    # A forked child starts with none of our handler's state: swapped in on first use.
+    global SIGNALS
+    SIGNALS = _Signals()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork, so nothing to forget there
+    os.register_at_fork(after_in_child=_forget_signals_after_fork)

@@ -1,0 +1,61 @@
+"""Engines the guard can stop: epoch interruption and fuel metering on, and the check for both.
+
+The guard stops a guest by moving its engine's epoch and bounds it with a fuel
+budget, so an engine needs both turned on when it is made: `interruptible_engine()`
+makes one, `check_interruptible()` tells whether an engine made elsewhere has them.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import wasmtime
+
+
+class NotInterruptible(ValueError):
+    """An engine without epoch interruption or fuel metering, which the guard cannot stop."""
+
+
+def interruptible_config() -> wasmtime.Config:
+    """A wasmtime Config with epoch interruption and fuel metering turned on."""
+    config = wasmtime.Config()
+    config.epoch_interruption = True
+    config.consume_fuel = True
+    return config
+
+
+def interruptible_engine() -> wasmtime.Engine:
+    """A new engine the guard can stop (epoch interruption and fuel on)."""
+    engine = wasmtime.Engine(interruptible_config())
+    _INTERRUPTIBLE.add(engine)  # made here, so no need to probe it
+    return engine
+
+
+def check_interruptible(engine: wasmtime.Engine) -> None:
+    """Raise NotInterruptible unless `engine` has epoch interruption and fuel metering."""
+    if engine in _INTERRUPTIBLE:
+        return
+    # A Config cannot be read back, so try both on a throwaway store.
+    store = wasmtime.Store(engine)
+    try:
+        store.set_fuel(1000)
+    except wasmtime.WasmtimeError:
+        raise NotInterruptible(
+            "this engine does not meter fuel: make it with interruptible_engine() or Engine(interruptible_config())"
+        ) from None
+    store.set_epoch_deadline(0)  # with epoch interruption on, the first check traps
+    instance = wasmtime.Instance(store, wasmtime.Module(engine, '(module (func (export "f")))'), [])
+    try:
+        instance.exports(store)["f"](store)  # type: ignore[operator]
+    except wasmtime.Trap as trap:
+        if trap.trap_code == wasmtime.TrapCode.INTERRUPT:
+            _INTERRUPTIBLE.add(engine)
+            return
+    raise NotInterruptible(
+        "this engine has no epoch interruption, so a deadline, Stop or Ctrl-C could not stop its guest: "
+        "make it with interruptible_engine() or Engine(interruptible_config())"
+    )
+
+
+# The engines known to pass the check: made by interruptible_engine() or probed once.
+_INTERRUPTIBLE: weakref.WeakSet[wasmtime.Engine] = weakref.WeakSet()

@@ -1,0 +1,95 @@
+"""The Stopper, one per engine: it stops the guarded calls running on its engine, and the reasons it gives.
+
+Stopping moves the engine's epoch, so it stops every guarded call on that
+engine; each is told why (`Reason`). A stop pressed while a call is announced
+but not yet begun (`starting()`) is kept for that call. `guard()` uses the
+first Stopper made for an engine (`stopper_for`).
+"""
+
+from __future__ import annotations
+
+import weakref
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import wasmtime
+
+from . import _calls, _signals
+from .engines import check_interruptible
+
+if TYPE_CHECKING:  # for annotations only: guard.py imports this module, so a run-time import would be a cycle
+    from .guard import GuardedCall
+
+
+class Reason(str, Enum):
+    """What stopped a guarded call from outside."""
+
+    DEADLINE = "deadline"  # the watcher, at the call's deadline
+    STOP = "stop"  # Stopper.stop() or call.stop(), e.g. the Stop button
+    KERNEL = "kernel"  # Ctrl-C or the kernel's stop button (SIGINT)
+    FUEL = "fuel"  # the guest spent its fuel budget
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Stopper:
+    """Stops the guarded calls running on one engine, and remembers why."""
+
+    def __init__(self, engine: wasmtime.Engine) -> None:
+        check_interruptible(engine)
+        self.engine = engine
+        self._active: list[GuardedCall] = []  # changed only under the lock
+        self._pending: Reason | None = None  # a stop() for a call announced by starting()
+        self._starting = False
+        _STOPPERS.setdefault(id(engine), self)  # the first one made for an engine is the one guard() uses
+
+    def stop(self, reason: Reason = Reason.STOP) -> None:
+        """Interrupt the guarded calls running now; safe from any thread, a no-op when idle."""
+        reason = Reason(reason)
+        with _calls.LOCK:
+            if self._active:
+                self._stop_active(reason)
+            elif self._starting and self._pending is None:
+                self._pending = reason
+
+    def starting(self) -> None:
+        """Announce a call on its way: a stop() from now until it begins is kept for it."""
+        with _calls.LOCK:
+            if not self._starting:  # announced twice (a panel, then run()): keep a stop already pressed
+                self._starting, self._pending = True, None
+
+    def register(self, call: GuardedCall) -> Reason | None:
+        """Count `call` as running (under the lock); return the stop() pressed while it was announced, if any."""
+        self._active.append(call)
+        if not self._starting:
+            return None
+        pending, self._starting, self._pending = self._pending, False, None
+        return pending
+
+    def unregister(self, call: GuardedCall) -> None:
+        """`call` is over (under the lock)."""
+        if call in self._active:
+            self._active.remove(call)
+        if not self._active:  # an announcement left over (a call refused as busy) means nothing now
+            self._starting, self._pending = False, None
+
+    def _stop_active(self, reason: Reason) -> None:
+        # Under the lock. The epoch is the engine's: moving it stops every call
+        # running on it, so each is told why.
+        for call in list(self._active):
+            call.stopped_for(reason)
+        self.engine.increment_epoch()
+        if reason is not Reason.KERNEL:  # a Ctrl-C reaches a host function by itself
+            _signals.SIGNALS.wake_host()
+
+
+# The Stopper of each engine, by id: it holds its engine, so the id stays its
+# engine's while the entry lives, and the entry goes with the last guard using it.
+_STOPPERS: weakref.WeakValueDictionary[int, Stopper] = weakref.WeakValueDictionary()
+
+
+def stopper_for(engine: wasmtime.Engine) -> Stopper:
+    """The Stopper of `engine`, made on first use (NotInterruptible for an engine the guard cannot stop)."""
+    stopper = _STOPPERS.get(id(engine))
+    return stopper if stopper is not None else Stopper(engine)
