@@ -22,11 +22,8 @@ _LAZY = {
     "wasi_exit": "aids.wasi_exit",
     "run_panel": "aids.widgets",
     "stop_panel": "aids.widgets",
-    "GuardedCall": "interrupting.guard",
     "NotInterruptible": "interrupting.engines",
     "Reason": "interrupting.stopper",
-    "Stopper": "interrupting.stopper",
-    "call_interruptibly": "guide.running",
     "guard": "interrupting.guard",
     "interruptible_config": "interrupting.engines",
     "interruptible_engine": "interrupting.engines",
@@ -72,17 +69,11 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__
     from .guide.guest import GUEST_WAT, ModuleError, compile_guest, load_module
     from .guide.host import HostFailure, define_env, early_exit
     from .guide.outcome import ExitedEarly, Interrupted, OtherError, Returned, call_run, trap_report
-    from .guide.running import Example, ExampleBusy, StartStopped, call_interruptibly, run_example, run_guarded
+    from .guide.running import Example, ExampleBusy, StartStopped, run_example, run_guarded
     from .guide.typed import SignatureError, TypedRun, typed_export, typed_run
-    from .interrupting.guard import (
-        GuardedCall,
-        NotInterruptible,
-        Reason,
-        Stopper,
-        guard,
-        interruptible_config,
-        interruptible_engine,
-    )
+    from .interrupting.engines import NotInterruptible, interruptible_config, interruptible_engine
+    from .interrupting.guard import guard
+    from .interrupting.stopper import Reason
 
 
 def __getattr__(name: str) -> object:

@@ -249,7 +249,9 @@ def test_a_second_ctrl_c_gets_out_of_a_host_that_swallows_the_first() -> None:
 def test_an_engine_the_guard_cannot_stop_is_refused_at_once() -> None:
     import wasmtime
 
-    from earlyexit_tutorial import NotInterruptible, Stopper, call_interruptibly
+    from earlyexit_tutorial import NotInterruptible, run_guarded
+    from earlyexit_tutorial.interrupting.guard import GuardedCall
+    from earlyexit_tutorial.interrupting.stopper import Stopper
 
     plain = wasmtime.Engine()
     with pytest.raises(NotInterruptible, match="does not meter fuel"):
@@ -258,7 +260,7 @@ def test_an_engine_the_guard_cannot_stop_is_refused_at_once() -> None:
     config.consume_fuel = True  # fuel, but no epoch interruption: a deadline could not fire
     fuel_only = wasmtime.Engine(config)
     with pytest.raises(NotInterruptible, match="has no epoch interruption"):
-        call_interruptibly(lambda: None, wasmtime.Store(fuel_only), Stopper(fuel_only), timeout=0.1)
+        run_guarded(GuardedCall(wasmtime.Store(fuel_only), Stopper(fuel_only), timeout=0.1), lambda: None)
 
 
 def test_an_ignored_ctrl_c_stays_ignored() -> None:
@@ -319,8 +321,9 @@ def test_off_the_main_thread_the_signal_state_is_left_alone_and_deadlines_still_
 def test_a_guarded_call_of_your_own_says_what_stopped_it() -> None:
     import wasmtime
 
-    from earlyexit_tutorial import Example, GuardedCall, Reason
+    from earlyexit_tutorial import Example, Reason
     from earlyexit_tutorial.aids.endless import LOOPING_WAT
+    from earlyexit_tutorial.interrupting.guard import GuardedCall
 
     example = Example(LOOPING_WAT)
     guard = GuardedCall(example.store, example.stopper, timeout=0.2)

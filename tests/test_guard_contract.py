@@ -46,8 +46,8 @@ def test_a_guarded_call_never_touches_the_stoppers_or_the_signal_states_fields()
 
 
 def test_the_stopper_and_the_signal_state_have_register_and_unregister() -> None:
-    from earlyexit_tutorial import Stopper
     from earlyexit_tutorial.interrupting._signals import SIGNALS
+    from earlyexit_tutorial.interrupting.stopper import Stopper
 
     for owner in (Stopper, SIGNALS):
         assert callable(owner.register) and callable(owner.unregister)

@@ -200,7 +200,8 @@ def test_a_store_the_guard_cannot_stop_is_refused_at_once(make_store, words: str
 
 def test_a_store_of_another_engine_than_the_stoppers_is_refused_at_once() -> None:
     # Its stop would move the wrong engine's epoch: the guest would spin for ever, deaf to Ctrl-C.
-    from earlyexit_tutorial import GuardedCall, Stopper
+    from earlyexit_tutorial.interrupting.guard import GuardedCall
+    from earlyexit_tutorial.interrupting.stopper import Stopper
 
     store, _, _ = learner_store()
     other = Stopper(interruptible_engine())

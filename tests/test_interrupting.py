@@ -22,10 +22,11 @@ from earlyexit_tutorial import (
     Interrupted,
     OtherError,
     Returned,
-    Stopper,
-    call_interruptibly,
     interruptible_config,
+    run_guarded,
 )
+from earlyexit_tutorial.interrupting.guard import GuardedCall
+from earlyexit_tutorial.interrupting.stopper import Stopper
 
 # Spins forever when x == 0; otherwise calls early_exit and, if the host lets
 # it go on, returns x + y. One instance can therefore spin or exit.
@@ -47,6 +48,11 @@ ENDLESS = (
 
 WATCHDOG = 10.0  # seconds; only reached when interrupting is broken
 SLACK = 2.0  # scheduling slack on a loaded 2-core machine, where the issue fixes no number
+
+
+def call_interruptibly(call, store, stopper, **limits):
+    """`call` under the guard, as Example.run makes it: run_guarded around a GuardedCall."""
+    return run_guarded(GuardedCall(store, stopper, **limits), call)
 
 
 @pytest.fixture

@@ -42,18 +42,6 @@ class StartStopped(ModuleError):
         self.reason = reason
 
 
-def call_interruptibly(
-    call: Callable[[], Outcome],
-    store: wasmtime.Store,
-    stopper: Stopper,
-    *,
-    timeout: float | None = DEFAULT_TIMEOUT,
-    fuel: int | None = None,
-) -> Outcome:
-    """Run `call` (which calls into `store`) so that a deadline, fuel, stop() or Ctrl-C can end it."""
-    return run_guarded(GuardedCall(store, stopper, timeout=timeout, fuel=fuel), call)
-
-
 def run_guarded(guard: GuardedCall, call: Callable[[], Outcome]) -> Outcome:
     """Run `call` inside `guard` and return its outcome, told as Interrupted if the host stopped it."""
     with guard:
