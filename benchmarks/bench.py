@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import calls, error_paths, interrupts, startup  # noqa: E402
+from benchmarks.report import Report  # noqa: E402
 from benchmarks.stats import summarize  # noqa: E402
 
 # The speed targets: what the tutorial promises a learner about cost.
@@ -27,39 +28,6 @@ GUARD_US = 10.0  # what Example.run adds to call_run on the typed run, and guard
 NOTEBOOK_RATIO = 1.5  # a notebook vs an empty one
 COLD_START_RATIO = 1.5  # python -m earlyexit_tutorial vs python -c "import wasmtime"
 HELP_RATIO = 2.0  # python -m earlyexit_tutorial --help vs python -c pass: --help loads no wasmtime
-
-
-class Report:
-    """Collects the table's sections and the targets' verdicts, then prints them."""
-
-    def __init__(self) -> None:
-        self.targets: list[tuple[str, str, bool]] = []
-
-    def section(
-        self, title: str, header: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequence[str] = ()
-    ) -> None:
-        """Print one aligned section of the table."""
-        widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-        print(f"\n{title}")
-        for row in [header, *rows]:
-            pairs = enumerate(zip(row, widths, strict=True))
-            cells = [str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in pairs]
-            print("  " + "  ".join(cells).rstrip())
-        for note in notes:
-            print(f"  note: {note}")
-        sys.stdout.flush()
-
-    def target(self, name: str, measured: str, ok: bool) -> None:
-        """Record a target and whether this run met it."""
-        self.targets.append((name, measured, ok))
-
-    def print_targets(self) -> None:
-        """Print the targets with PASS or MISS."""
-        self.section(
-            "Targets",
-            ["target", "measured", "verdict"],
-            [[name, measured, "PASS" if ok else "MISS"] for name, measured, ok in self.targets],
-        )
 
 
 def us(value: float) -> str:

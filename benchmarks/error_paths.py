@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from benchmarks.bench import Report
+    from benchmarks.report import Report
 
 ERROR_PATH_RATIO = 2.0  # function_line vs wasmtime.Module on the same broken WAT
 
@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="runs to take the median of (default 1)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from benchmarks.bench import Report
+    from benchmarks.report import Report
 
     report = Report()
     row_error_paths(report, args.mib, args.runs)

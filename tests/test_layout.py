@@ -85,3 +85,44 @@ def test_the_readme_layout_table_names_every_module() -> None:
         if not candidates & named:
             missing.append(str(relative))
     assert missing == []
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each module (dotted, relative to the package) -> the package modules it imports, anywhere in it."""
+    names = {".".join(path.relative_to(PACKAGE).with_suffix("").parts): path for path in MODULES}
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        package = name.split(".")[:-1] if not name.endswith("__init__") else name.split(".")[:-1]
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = base + (node.module.split(".") if node.module else [])
+                for alias in node.names:  # `from . import _calls` names a module
+                    dotted = ".".join([*target, alias.name])
+                    found.add(dotted if dotted in names else ".".join(target) or "__init__")
+        graph[name] = {t if t in names else f"{t}.__init__" if f"{t}.__init__" in names else t for t in found} - {name}
+    return graph
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    graph = import_graph()
+    cycles = []
+
+    def visit(node: str, path: list[str]) -> None:
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in path:
+                cycles.append(" -> ".join([*path[path.index(nxt) :], nxt]))
+            elif len(path) < 12:
+                visit(nxt, [*path, nxt])
+
+    for start in graph:
+        if start != "__init__":  # the public surface imports every module, lazily, and none imports it
+            visit(start, [start])
+    assert cycles == []
+
+
+def test_the_cycle_check_reads_real_imports() -> None:
+    graph = import_graph()
+    assert "interrupting._calls" in graph["interrupting._watcher"]
+    assert "guide.outcome" in graph["guide.running"]

@@ -190,6 +190,14 @@ def _write_to_fd(fd: int, data: bytes) -> None:
 SIGNALS = _Signals()
 
 
+def _take_sigint() -> bool:
+    """The watcher's Ctrl-C, for the main thread's calls (SIGNALS read when called: a fork renews it)."""
+    return SIGNALS.sigint()
+
+
+_watcher.take_sigint = _take_sigint
+
+
 def _forget_signals_after_fork() -> None:
     # A forked child starts with none of our handler's state: swapped in on first use.
     global SIGNALS

@@ -2,7 +2,7 @@
 
 `WATCHER` owns the deadlines, the socket pair whose write end is the wakeup fd
 while a main-thread call runs, and the bytes read from it: a Ctrl-C's goes to
-`SIGNALS.sigint()` (`_signals.py`), other signals' are kept to pass on, and our
+`take_sigint`, which `_signals.py` sets when it loads, other signals' are kept to pass on, and our
 own wake signals' are counted out. It also owns the hook that sends again a
 Ctrl-C dropped inside a finalizer: the hook only pokes this thread, which sends
 it. `WATCHER` is made again in a forked child: read it through this module.
@@ -20,10 +20,22 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
-from . import _calls, _signals
+from . import _calls
 from ._calls import GuestStopped, WatchedCall
+
+
+def _nobody_takes_sigint() -> bool:
+    return False
+
+
+# Who takes a Ctrl-C read from the wakeup socket: `_signals.py` sets it when it
+# loads (it imports this module; this module does not import it). Returns
+# whether a guarded call took it.
+take_sigint: Callable[[], bool] = _nobody_takes_sigint
+
 
 # POSIX has socketpair() in C: `_socket`'s costs the command line's cold start
 # 0.5 ms, the `socket` module's ~3 ms. Windows has none; there the socket
@@ -121,7 +133,7 @@ class _Watcher:
                     self._forward.append(byte)
         if not (ctrl_c or resend):
             return False
-        taken = _signals.SIGNALS.sigint()
+        taken = take_sigint()
         return resend and not taken
 
     def has_leftovers(self) -> bool:

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import weakref
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import wasmtime
 
 from . import _calls, _signals
 from .engines import check_interruptible
-
-if TYPE_CHECKING:  # for annotations only: guard.py imports this module, so a run-time import would be a cycle
-    from .guard import GuardedCall
 
 
 class Reason(str, Enum):
@@ -33,13 +30,19 @@ class Reason(str, Enum):
         return self.value
 
 
+class StoppableCall(Protocol):
+    """What a Stopper needs of a guarded call (`GuardedCall` is one): to be told why it stops."""
+
+    def stopped_for(self, reason: Reason) -> None: ...
+
+
 class Stopper:
     """Stops the guarded calls running on one engine, and remembers why."""
 
     def __init__(self, engine: wasmtime.Engine) -> None:
         check_interruptible(engine)
         self.engine = engine
-        self._active: list[GuardedCall] = []  # changed only under the lock
+        self._active: list[StoppableCall] = []  # changed only under the lock
         self._pending: Reason | None = None  # a stop() for a call announced by starting()
         self._starting = False
         _STOPPERS.setdefault(id(engine), self)  # the first one made for an engine is the one guard() uses
@@ -59,7 +62,7 @@ class Stopper:
             if not self._starting:  # announced twice (a panel, then run()): keep a stop already pressed
                 self._starting, self._pending = True, None
 
-    def register(self, call: GuardedCall) -> Reason | None:
+    def register(self, call: StoppableCall) -> Reason | None:
         """Count `call` as running (under the lock); return the stop() pressed while it was announced, if any."""
         self._active.append(call)
         if not self._starting:
@@ -67,7 +70,7 @@ class Stopper:
         pending, self._starting, self._pending = self._pending, False, None
         return pending
 
-    def unregister(self, call: GuardedCall) -> None:
+    def unregister(self, call: StoppableCall) -> None:
         """`call` is over (under the lock)."""
         if call in self._active:
             self._active.remove(call)
