@@ -41,7 +41,7 @@ def test_out_of_i32_is_refused_not_wrapped(value: int, which: str) -> None:
     assert str(value) in message and str(I32_MIN) in message and str(I32_MAX) in message
     # The typed function refuses it too: wasmtime alone would wrap 2**31 to -2**31.
     with pytest.raises(ValueError, match=f"^{which} must be in the i32 range"):
-        example.run_func(example.store, args["x"], args["y"])
+        example.typed_run(example.store, args["x"], args["y"])
     with pytest.raises(ValueError, match=f"^{which} must be in the i32 range"):
         run_example(args["x"], args["y"])
     assert example.run(1, 7) == Returned(8)
@@ -56,7 +56,7 @@ def test_non_integers_are_refused(value: object, which: str) -> None:
         example.run(args["x"], args["y"])
     assert str(info.value).startswith(f"{which} must be an integer, got {type(value).__name__}")
     with pytest.raises(TypeError, match=f"^{which} must be an integer"):
-        example.run_func(example.store, args["x"], args["y"])
+        example.typed_run(example.store, args["x"], args["y"])
     assert_still_works(example)
 
 

@@ -156,7 +156,7 @@ def test_traps_come_back_as_trap_with_their_code(code: wasmtime.TrapCode) -> Non
 @pytest.mark.skipif(not FAST_PATH, reason=f"no fast path on wasmtime {INSTALLED}, an untested major")
 def test_epoch_interrupt_through_the_fast_path(endless_wat_file) -> None:
     example = Example(endless_wat_file, behaviour="return")
-    example.run_func._call = _fastcall.make_fast_i32_call(example.run_func.func)
+    example.typed_run._call = _fastcall.make_fast_i32_call(example.typed_run.func)
     outcome = example.run(1, 7, timeout=0.05)
     assert isinstance(outcome, Interrupted) and outcome.reason == "deadline"
     assert outcome.error.trap_code == wasmtime.TrapCode.INTERRUPT

@@ -328,5 +328,5 @@ def test_a_guarded_call_of_your_own_says_what_stopped_it() -> None:
     example = Example(LOOPING_WAT)
     guard = GuardedCall(example.store, example.stopper, timeout=0.2)
     with guard, pytest.raises(wasmtime.Trap):
-        example.run_func(example.store, 0, 0)  # spins until the watcher moves the epoch
+        example.typed_run(example.store, 0, 0)  # spins until the watcher moves the epoch
     assert guard.reason is Reason.DEADLINE

@@ -159,7 +159,7 @@ def test_guard_uses_the_examples_own_stopper() -> None:
     assert call.stopper is example.stopper
     with watchdog(example.engine), pytest.raises(wasmtime.Trap), call:
         threading.Timer(0.2, example.stop).start()
-        example.run_func(example.store, 0, 0)
+        example.typed_run(example.store, 0, 0)
     assert call.reason is Reason.STOP
 
 

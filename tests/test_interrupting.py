@@ -382,7 +382,7 @@ def test_a_stop_while_a_call_is_starting_stops_that_call(ex):
     ex.stop()
     start = time.monotonic()
     with watchdog(ex):
-        outcome = call_interruptibly(lambda: ex.run_func(ex.store, 0, 7), ex.store, ex.stopper, timeout=5)
+        outcome = call_interruptibly(lambda: ex.typed_run(ex.store, 0, 7), ex.store, ex.stopper, timeout=5)
     assert isinstance(outcome, Interrupted) and outcome.reason == "stop", outcome
     assert time.monotonic() - start < 1  # at once, not at the 5 s deadline
 
@@ -401,5 +401,5 @@ def test_a_refused_call_leaves_no_stop_waiting_for_the_next_one(ex):
     with pytest.raises(ValueError, match="timeout must be a positive number"):
         ex.run(1, 7, timeout=-1)
     ex.stop()  # idle: means nothing
-    outcome = call_interruptibly(lambda: ex.run_func(ex.store, 0, 7) and None, ex.store, ex.stopper, timeout=0.2)
+    outcome = call_interruptibly(lambda: ex.typed_run(ex.store, 0, 7) and None, ex.store, ex.stopper, timeout=0.2)
     assert isinstance(outcome, Interrupted) and outcome.reason == "deadline", outcome

@@ -113,11 +113,6 @@ class Example:
         # background call and a cell, say) could crash the kernel.
         self._busy = threading.Lock()
 
-    @property
-    def run_func(self) -> TypedRun:
-        """The former name of `typed_run`, kept so that code written for it still runs."""
-        return self.typed_run
-
     def _define_imports(self) -> None:
         """Give the guest each host function it imports: the learner's own, or the tutorial's early_exit."""
         # wasmtime keeps each host function until the store dies, and the store is
