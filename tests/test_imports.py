@@ -220,3 +220,16 @@ GROWING_WAT = """\
 def test_the_limits_example_in_the_docstring_caps_memory_at_one_mib() -> None:
     assert 'limits={"memory_size": 2**20}' in (Example.__doc__ or "")
     assert Example(GROWING_WAT, limits={"memory_size": 2**20}).run(1, 7) == Returned(16)  # 16 pages of 64 KiB
+
+
+def test_a_start_function_stopped_by_a_learners_function_does_not_blame_early_exit() -> None:
+    def tick() -> None:
+        raise ExitCode(4)
+
+    wat = '(module (import "env" "tick" (func $tick)) (func $start call $tick) (start $start)'
+    wat += ' (func (export "run") (param i32 i32) (result i32) (local.get 0)))'
+    with pytest.raises(ModuleError) as refused:
+        Example(wat, imports={"env": {"tick": tick}})
+    assert str(refused.value) == (
+        "cannot instantiate the module: its start function called a host function, which exited with code 4"
+    )

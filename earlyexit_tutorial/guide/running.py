@@ -156,14 +156,15 @@ class Example:
             raise StartStopped(f"cannot instantiate the module: its start function {why}", reason) from None
         if isinstance(failure, (wasmtime.Trap, wasmtime.WasmtimeError)):
             raise ModuleError(f"cannot instantiate the module: {short_error(failure)}") from None
-        if isinstance(failure, ExitCode):  # a start function called env.early_exit
+        # Without imports of the learner's, the only host function a start function can call is ours.
+        host = "a host function" if self._imports else "env.early_exit"
+        if isinstance(failure, ExitCode):
             raise ModuleError(
-                "cannot instantiate the module: its start function called env.early_exit, "
-                f"which exited with code {failure}"
+                f"cannot instantiate the module: its start function called {host}, which exited with code {failure}"
             ) from None
         if isinstance(failure, Exception):  # e.g. the host's HostFailure, raised inside a start function
             raise ModuleError(
-                f"cannot instantiate the module: its start function called env.early_exit, which raised "
+                f"cannot instantiate the module: its start function called {host}, which raised "
                 f"{type(failure).__name__}: {short_error(failure)}"
             ) from failure
         raise failure  # SystemExit and the like go on as they came
