@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 LAB_STAMP := $(VENV)/.lab-installed
 STAMP := $(VENV)/.installed
 BUILD_STAMP := $(VENV)/.build-installed
+DOCS_STAMP := $(VENV)/.docs-installed
 # Dependency groups (PEP 735) need pip 25.1 or newer.
 PIP_FLOOR := pip>=25.1
 
@@ -47,7 +48,14 @@ $(STAMP): pyproject.toml | $(PY)
 	@echo "Installing into $(VENV)/: pip 25.1 or newer, then the tutorial with its lab and docs extras and the dev group"
 	$(PY) -m pip install '$(PIP_FLOOR)'
 	$(PY) -m pip install --group dev -e '.[lab,docs]'
-	touch $@ $(LAB_STAMP) $(BUILD_STAMP)
+	touch $@ $(LAB_STAMP) $(BUILD_STAMP) $(DOCS_STAMP)
+
+# `make site` needs only the docs extra (Sphinx, myst-nb): what CI's site job installs.
+$(DOCS_STAMP): pyproject.toml | $(PY)
+	@echo "Installing into $(VENV)/: pip 25.1 or newer, then the tutorial with its docs extra (Sphinx, myst-nb)"
+	$(PY) -m pip install '$(PIP_FLOOR)'
+	$(PY) -m pip install -e '.[docs]'
+	touch $@
 
 # `make wheel` and `make sdist` need only the build frontend (the `build` group).
 $(BUILD_STAMP): pyproject.toml | $(PY)
@@ -99,7 +107,7 @@ notebooks: $(STAMP)
 	$(PY) tools/normalize_notebooks.py
 
 # The static site, from the committed notebooks (not re-executed), into build/site/.
-site: $(STAMP)
+site: $(DOCS_STAMP)
 	$(PY) -m sphinx -W --keep-going -q -b html -d build/site-doctrees docs build/site
 	@echo "Open build/site/index.html"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,14 +11,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
+
+
+def find_tool(name: str) -> str | None:
+    """The tool installed beside this Python (bin/, or Scripts\\ and .exe on Windows), else the one on PATH."""
+    # A venv's python.exe sits in Scripts\ itself; a base install's sits above Scripts\.
+    home = Path(sys.executable).parent
+    beside = shutil.which(name, path=os.pathsep.join(str(d) for d in (home, home / "Scripts")))
+    return beside or shutil.which(name)
 
 
 def tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
-    path = BIN / name
-    if not path.exists():
-        pytest.skip(f"{name} is not installed beside this Python (pip install -e '.[test]')")
-    return subprocess.run([str(path), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    path = find_tool(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed beside this Python or on PATH (pip install --group lint)")
+    return subprocess.run([path, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
 def test_ruff_finds_nothing() -> None:
@@ -32,3 +41,24 @@ def test_ruff_would_reformat_nothing() -> None:
 def test_mypy_finds_nothing_in_the_package() -> None:
     done = tool("mypy")
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_the_tools_are_found_with_windows_names_and_folders(tmp_path, monkeypatch) -> None:
+    # A Windows venv: python.exe and ruff.exe both in Scripts\; a base install: python.exe above it.
+    for layout in ("venv", "base"):
+        home = tmp_path / layout
+        scripts = home / "Scripts"
+        scripts.mkdir(parents=True)
+        python = (scripts if layout == "venv" else home) / "python.exe"
+        python.write_bytes(b"")
+        (scripts / "ruff.exe").write_bytes(b"")
+        monkeypatch.setattr(sys, "executable", str(python))
+        monkeypatch.setenv("PATHEXT", ".COM;.EXE;.BAT")
+        monkeypatch.setenv("PATH", "")
+        found = find_tool("ruff")
+        if os.name == "nt":
+            assert found is not None and Path(found).resolve() == (scripts / "ruff.exe").resolve()
+        else:  # shutil.which adds no .exe here, and the file is not executable: the folders are what is checked
+            (scripts / "ruff").write_bytes(b"")
+            (scripts / "ruff").chmod(0o755)
+            assert Path(find_tool("ruff")) == scripts / "ruff"

@@ -58,15 +58,69 @@ def test_only_widget_or_timing_cells_ignore_their_output(path):
     assert len(ignored) <= 3, "keep the unchecked cells few"
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+MODEL_LINK = re.compile(r"IPY_MODEL_([0-9a-f]+)")
+
+
+def missing_widget_models(nb: dict) -> list[str]:
+    """The models a static renderer would not find: shown by an output, or linked from a shown model."""
+    state = nb.get("metadata", {}).get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    models = state.get("state", {})
+    todo = [
+        output["data"][WIDGET_VIEW]["model_id"]
+        for cell in nb["cells"]
+        for output in cell.get("outputs", [])
+        if WIDGET_VIEW in output.get("data", {})
+    ]
+    seen, missing = set(), []
+    while todo:
+        model_id = todo.pop()
+        if model_id in seen:
+            continue
+        seen.add(model_id)
+        if model_id not in models:
+            missing.append(model_id)
+            continue
+        todo.extend(MODEL_LINK.findall(json.dumps(models[model_id]["state"])))
+    return missing
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_widget_state_is_saved_for_static_rendering(path):
+def test_every_widget_an_output_shows_is_in_the_saved_widget_state(path):
+    # What GitHub, nbviewer and the site render a panel from; a save from JupyterLab without its
+    # saveState setting leaves the outputs pointing at models of a kernel that is gone.
     nb = load(path)
     has_widgets = any("panel(" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     if not has_widgets:
         pytest.skip("no widgets in this notebook")
-    state = nb["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    buttons = [m["state"].get("description") for m in state.values() if m["model_name"] == "ButtonModel"]
-    assert buttons, "no button in the saved widget state"
+    shown = [o for c in nb["cells"] for o in c.get("outputs", []) if WIDGET_VIEW in o.get("data", {})]
+    assert shown, "a panel is displayed but no output shows a widget"
+    assert missing_widget_models(nb) == []
+
+
+def test_a_panel_shown_from_a_newer_kernel_than_the_saved_state_is_caught():
+    # As after Run All and a save in JupyterLab: the output names the new model, the state is the old one.
+    nb = load(NOTEBOOKS[0])
+    output = next(o for c in nb["cells"] for o in c.get("outputs", []) if WIDGET_VIEW in o.get("data", {}))
+    output["data"][WIDGET_VIEW]["model_id"] = "0123456789abcdef0123456789abcdef"
+    assert missing_widget_models(nb) == ["0123456789abcdef0123456789abcdef"]
+
+
+def _normalizer():
+    import importlib.util
+
+    path = NOTEBOOKS_DIR.parent / "tools" / "normalize_notebooks.py"
+    spec = importlib.util.spec_from_file_location("normalize_notebooks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_committed_notebook_is_in_normal_form(path):
+    # No execution timestamps, streams merged, only the widget models shown: what a save keeps.
+    in_normal_form = _normalizer().normal_text(path) == path.read_text(encoding="utf-8")
+    assert in_normal_form, "run `make notebooks` (or `python tools/normalize_notebooks.py`) and commit the result"
 
 
 NB02 = Path(__file__).resolve().parents[1] / "notebooks" / "02-interrupting-from-outside.ipynb"

@@ -106,13 +106,19 @@ def test_workflow_builds_the_site_and_deploys_it_to_pages_from_main_only():
 # --- .pre-commit-config.yaml ---------------------------------------------------------------
 
 
-def test_pre_commit_calls_the_venvs_ruff_and_mypy_which_the_test_extra_installs():
+def test_pre_commit_hooks_install_the_lint_groups_tools_themselves():
+    # A fresh clone has no .venv: each hook gets its tools from pip, in the versions the lint group allows.
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
-    assert [repo["repo"] for repo in config["repos"]] == ["local"]  # nothing to clone
-    entries = {hook["id"]: hook["entry"] for hook in config["repos"][0]["hooks"]}
-    assert entries["ruff-check"].startswith(".venv/bin/ruff check")
-    assert entries["ruff-format"].startswith(".venv/bin/ruff format")
-    assert entries["mypy"] == ".venv/bin/mypy"
-    extra = {re.split(r"[<>=\[; ]", r, maxsplit=1)[0] for r in PROJECT["optional-dependencies"]["test"]}
-    assert {"ruff", "mypy"} <= extra
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    hooks = {hook["id"]: hook for hook in config["repos"][0]["hooks"]}
+    lint = {re.split(r"[<>=\[; ]", r, maxsplit=1)[0]: r for r in PYPROJECT["dependency-groups"]["lint"]}
+    for hook_id, name in (("ruff-check", "ruff"), ("ruff-format", "ruff"), ("mypy", "mypy")):
+        hook = hooks[hook_id]
+        assert hook["language"] == "python", hook_id
+        assert shlex.split(hook["entry"])[0] == name, hook_id
+        assert lint[name] in hook["additional_dependencies"], hook_id
+    # mypy checks the package against its own dependencies, and the files pyproject.toml lists.
+    assert set(PROJECT["dependencies"]) <= set(hooks["mypy"]["additional_dependencies"])
     assert PYPROJECT["tool"]["mypy"]["files"] == ["earlyexit_tutorial"]
+    assert not [hook_id for hook_id, hook in hooks.items() if ".venv" in hook["entry"]]
+    assert hooks["notebooks-normal-form"]["entry"] == "python tools/normalize_notebooks.py"

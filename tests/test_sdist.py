@@ -32,9 +32,7 @@ def _env(**extra: str) -> dict[str, str]:
 def _tracked_files() -> list[str]:
     if not (ROOT / ".git").exists() or shutil.which("git") is None:
         pytest.skip("not a git checkout (an extracted sdist has no list of tracked files)")
-    done = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
-    )
+    done = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     return [name for name in done.stdout.split("\0") if name and (ROOT / name).is_file()]
 
 

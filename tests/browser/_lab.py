@@ -34,6 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A container's /dev/shm is often 64 MB, too small for a page's renderer: use /tmp instead.
+    "--disable-dev-shm-usage",
 ]
 
 # No news or update toasts, a kernel without the "select kernel" dialog, and every
