@@ -26,6 +26,12 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/browser/test_site.py": ("site",),
     "tests/test_site.py": ("site",),
     "tests/test_wheel.py": ("wheel",),
+    # Builds the sdist, then runs the quick tier inside it (a minute or two).
+    "tests/test_sdist.py": ("wheel",),
+    # A fresh virtual environment with JupyterLab in it, then a real server.
+    "tests/test_environment.py::test_make_lab_serves_notebook_01_from_the_repository_with_only_the_lab_installed": (
+        "wheel",
+    ),
     "tests/test_kernel_interrupt.py": ("kernel",),
     "tests/test_notebooks.py::test_the_kernel_stop_cell_run_out_of_order_leaves_no_interrupt_behind": ("kernel",),
     # Stress and property tests: hundreds of runs each, seconds per test.

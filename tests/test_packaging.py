@@ -135,6 +135,19 @@ def test_the_command_says_how_to_open_jupyterlab_there(tmp_path, capsys):
     assert (folder / "01-early-exit.ipynb").is_file()
 
 
+def test_the_closing_hint_names_the_lab_extra_only_for_what_is_missing(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    assert command.main([str(tmp_path / "all-there")]) == 0
+    assert "pip install" not in capsys.readouterr().out  # JupyterLab and ziglang are installed here
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ziglang" else real(name, *a))
+    assert command.main([str(tmp_path / "no-compiler")]) == 0
+    hint = capsys.readouterr().out.splitlines()[-1]
+    assert hint == "(Not installed here: ziglang. The lab extra has them: pip install 'earlyexit-tutorial[lab]')"
+
+
 def test_the_command_refuses_to_overwrite_and_copies_nothing(tmp_path, capsys):
     (tmp_path / "02-interrupting-from-outside.ipynb").write_text("my own edits")
     assert command.main([str(tmp_path)]) == 2

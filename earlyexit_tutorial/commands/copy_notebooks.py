@@ -220,6 +220,18 @@ def cd_line(folder: str, *, windows: bool = os.name == "nt") -> str:
     return f"cd {shlex.quote(folder)}"
 
 
+# What opening the notebooks needs beyond the package, all in its `lab` extra: JupyterLab,
+# and ziglang, whose clang compiles notebook 03's C guest.
+LAB_MODULES = ("jupyterlab", "ziglang")
+
+
+def missing_lab_modules() -> list[str]:
+    """The modules of the `lab` extra that this Python cannot import."""
+    from importlib.util import find_spec
+
+    return [name for name in LAB_MODULES if find_spec(name) is None]
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `earlyexit-tutorial-notebooks`."""
     from .cli import OneLineParser, VersionAction
@@ -256,7 +268,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("Open the first one in JupyterLab:")
     print(f"  {cd_line(args.folder)}")
     print(f"  jupyter lab {FIRST_NOTEBOOK}")
-    print("(No JupyterLab yet? pip install jupyterlab ipywidgets)")
+    missing = missing_lab_modules()
+    if missing:
+        print(
+            f"(Not installed here: {', '.join(missing)}. The lab extra has them: pip install 'earlyexit-tutorial[lab]')"
+        )
     return COPIED
 
 
