@@ -47,7 +47,7 @@ def _notebook() -> dict:
                     {
                         "data": {
                             "text/plain": ["VBox()"],
-                            VIEW: {"model_id": "box", "version_major": 2, "version_minor": 0},
+                            VIEW: {"model_id": "id-box", "version_major": 2, "version_minor": 0},
                         },
                         "metadata": {},
                         "output_type": "display_data",
@@ -60,11 +60,11 @@ def _notebook() -> dict:
             "widgets": {
                 STATE: {
                     "state": {
-                        "box": _model("VBoxModel", children=["IPY_MODEL_button"], layout="IPY_MODEL_layout"),
-                        "button": _model("ButtonModel", description="Run", style="IPY_MODEL_style"),
-                        "layout": _model("LayoutModel"),
-                        "style": _model("ButtonStyleModel"),
-                        "stale": _model("ButtonModel", description="from an earlier run"),
+                        "id-box": _model("VBoxModel", children=["IPY_MODEL_id-button"], layout="IPY_MODEL_id-layout"),
+                        "id-button": _model("ButtonModel", description="Run", style="IPY_MODEL_id-style"),
+                        "id-layout": _model("LayoutModel"),
+                        "id-style": _model("ButtonStyleModel"),
+                        "id-stale": _model("ButtonModel", description="from an earlier run"),
                     },
                     "version_major": 2,
                     "version_minor": 0,
@@ -88,8 +88,26 @@ def test_consecutive_outputs_of_one_stream_become_one():
 
 
 def test_the_widget_state_keeps_the_shown_models_and_what_they_link_to_and_nothing_else():
-    state = normalizer.normalize(_notebook())["metadata"]["widgets"][STATE]["state"]
-    assert sorted(state) == ["box", "button", "layout", "style"]
+    notebook = normalizer.normalize(_notebook())
+    state = notebook["metadata"]["widgets"][STATE]["state"]
+    names = {model_id: model["model_name"] for model_id, model in state.items()}
+    # Numbered breadth first from the output: the box, then what it links to in key order.
+    assert names == {
+        f"{1:032x}": "VBoxModel",
+        f"{2:032x}": "ButtonModel",
+        f"{3:032x}": "LayoutModel",
+        f"{4:032x}": "ButtonStyleModel",
+    }
+    assert notebook["cells"][0]["outputs"][-1]["data"][VIEW]["model_id"] == f"{1:032x}"
+    assert state[f"{1:032x}"]["state"] == {"children": [f"IPY_MODEL_{2:032x}"], "layout": f"IPY_MODEL_{3:032x}"}
+    assert state[f"{2:032x}"]["state"]["style"] == f"IPY_MODEL_{4:032x}"
+
+
+def test_a_rerun_with_new_random_model_ids_normalizes_to_the_same_text():
+    first = _notebook()
+    rerun = json.loads(json.dumps(first).replace('"id-', '"new-').replace("IPY_MODEL_id-", "IPY_MODEL_new-"))
+    assert rerun != first
+    assert normalizer.dumps(normalizer.normalize(rerun)) == normalizer.dumps(normalizer.normalize(first))
 
 
 def test_a_notebook_showing_no_widget_keeps_no_widget_metadata():

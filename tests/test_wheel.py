@@ -3,6 +3,7 @@ and they pass strict nbval."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -68,6 +69,44 @@ def test_the_wheel_holds_the_notebooks_and_the_licence(wheel):
             "earlyexit-tutorial-notebooks = earlyexit_tutorial._entry:notebooks"
             in archive.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt"))).decode()
         )
+
+
+def _source_modules() -> set[str]:
+    package = ROOT / "earlyexit_tutorial"
+    return {p.relative_to(ROOT).as_posix() for p in package.rglob("*.py") if "__pycache__" not in p.parts}
+
+
+def test_the_wheel_holds_each_module_of_the_package_and_no_other(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        modules = {name for name in archive.namelist() if name.endswith(".py")}
+    assert modules == _source_modules()
+
+
+@pytest.mark.skipif(shutil.which("make") is None or os.name == "nt", reason="the Makefile needs make and a POSIX shell")
+def test_make_wheel_leaves_out_a_module_left_in_build_by_an_earlier_build(tmp_path):
+    if importlib.util.find_spec("build") is None:
+        pytest.skip("the build frontend is not installed: pip install --group build")
+    source = tmp_path / "earlyexit-tutorial"
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
+    # What setuptools' build/lib holds after a module was built once, then deleted from the source.
+    stale = source / "build" / "lib" / "earlyexit_tutorial" / "deleted_module.py"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("GONE = True\n")
+    # make's own Python in place of a venv: -o keeps make from installing the build group again.
+    stamp = tmp_path / "build-installed"
+    done = subprocess.run(
+        ["make", "-o", str(stamp), "wheel", f"PY={sys.executable}", f"BUILD_STAMP={stamp}"],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (built,) = (source / "dist").glob("earlyexit_tutorial-*.whl")
+    with zipfile.ZipFile(built) as archive:
+        names = archive.namelist()
+    assert "earlyexit_tutorial/deleted_module.py" not in names
+    assert "earlyexit_tutorial/__init__.py" in names
 
 
 def test_copied_notebooks_pass_strict_nbval_in_the_fresh_environment(venv, tmp_path):

@@ -11,6 +11,8 @@ that opening a notebook in JupyterLab, running all and saving changes nothing bu
 - consecutive stream outputs of one stream are one output, as JupyterLab shows and saves them;
 - the saved widget state holds exactly the widget models the outputs display and the models
   those refer to, so GitHub, nbviewer and the site render every panel and nothing stale;
+- those models are numbered in the order the notebook shows them, in place of the kernel's
+  random ids, so re-running a notebook whose outputs are the same changes nothing at all;
 - the JSON is laid out as Jupyter writes it (one-space indent, sorted keys, a final newline).
 
 Only the standard library: pre-commit and a fresh clone can run it before anything is installed.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,8 +69,8 @@ def _model_references(value: object) -> Iterator[str]:
         view = value.get(WIDGET_VIEW)
         if isinstance(view, dict) and isinstance(view.get("model_id"), str):
             yield view["model_id"]
-        for item in value.values():
-            yield from _model_references(item)
+        for key in sorted(value):
+            yield from _model_references(value[key])
 
 
 def displayed_models(notebook: dict) -> list[str]:
@@ -80,18 +83,38 @@ def displayed_models(notebook: dict) -> list[str]:
     return list(seen)
 
 
-def needed_models(notebook: dict) -> set[str]:
-    """The models a static renderer needs: the displayed ones and every model they refer to, transitively."""
+def needed_models(notebook: dict) -> list[str]:
+    """The models a static renderer needs: the displayed ones and every model they refer to, transitively.
+
+    In a stable order: breadth first from the outputs, in the order the notebook shows them.
+    """
     state = _widget_state(notebook).get("state", {})
-    needed: set[str] = set()
-    todo = displayed_models(notebook)
+    needed: dict[str, None] = {}
+    todo = deque(displayed_models(notebook))
     while todo:
-        model_id = todo.pop()
+        model_id = todo.popleft()
         if model_id in needed:
             continue
-        needed.add(model_id)
+        needed[model_id] = None
         todo.extend(_model_references(state.get(model_id, {}).get("state", {})))
-    return needed
+    return list(needed)
+
+
+def _renamed(value: object, names: dict[str, str]) -> object:
+    """`value` with every widget model id in it (a view's model_id, an IPY_MODEL_ link) renamed."""
+    if isinstance(value, str):
+        if value.startswith(MODEL_PREFIX) and value[len(MODEL_PREFIX) :] in names:
+            return MODEL_PREFIX + names[value[len(MODEL_PREFIX) :]]
+        return value
+    if isinstance(value, list):
+        return [_renamed(item, names) for item in value]
+    if isinstance(value, dict):
+        renamed = {key: _renamed(item, names) for key, item in value.items()}
+        view = renamed.get(WIDGET_VIEW)
+        if isinstance(view, dict) and view.get("model_id") in names:
+            renamed[WIDGET_VIEW] = {**view, "model_id": names[view["model_id"]]}
+        return renamed
+    return value
 
 
 def _widget_state(notebook: dict) -> dict:
@@ -107,8 +130,13 @@ def normalize(notebook: dict) -> dict:
             cell["outputs"] = _coalesce_streams(cell["outputs"])
     widgets = _widget_state(notebook)
     if "state" in widgets:
-        keep = needed_models(notebook)
-        widgets["state"] = {k: v for k, v in widgets["state"].items() if k in keep}
+        # Numbered as uuid4().hex ids are written (32 hex digits), so nothing that expects one trips.
+        names = {model_id: f"{number:032x}" for number, model_id in enumerate(needed_models(notebook), start=1)}
+        kept = {names[k]: v for k, v in widgets["state"].items() if k in names}
+        widgets["state"] = _renamed(kept, names)
+        for cell in notebook.get("cells", []):
+            if "outputs" in cell:
+                cell["outputs"] = _renamed(cell["outputs"], names)
     if not widgets.get("state"):
         # No widget shown: no widget metadata at all (JupyterLab saves none either).
         notebook.get("metadata", {}).pop("widgets", None)
