@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 try:
     import tomllib
@@ -48,6 +49,18 @@ def test_the_licence_file_is_the_mit_licence_pyproject_declares():
     text = (ROOT / "LICENSE").read_text(encoding="utf-8")
     assert text.startswith("MIT License")
     assert "Permission is hereby granted, free of charge" in text
+
+
+def test_the_pypi_description_opens_with_the_pip_install_and_shows_the_readmes_picture():
+    assert PROJECT["readme"] == "PYPI.md"
+    text = (ROOT / "PYPI.md").read_text(encoding="utf-8")
+    assert text.startswith("```bash\npip install 'earlyexit-tutorial[lab]'\n")
+    pictures = re.findall(r"!\[[^\]]+\]\(([^)\s]+)\)", text)
+    assert pictures and set(pictures) <= set(re.findall(r"!\[[^\]]+\]\(([^)\s]+)\)", README))
+    # PyPI shows the page without the repository's files: every link is absolute.
+    assert all(urlparse(link).scheme == "https" for link in re.findall(r"\]\(([^)\s]+)\)", text))
+    assert _binder_link("notebooks/01-early-exit.ipynb") in _markdown_links(text)
+    assert {m["name"] for m in PROJECT["maintainers"]} and {a["name"] for a in PROJECT["authors"]}
 
 
 def test_project_urls_name_the_documentation_and_the_source():

@@ -71,6 +71,26 @@ def test_the_wheel_holds_the_notebooks_and_the_licence(wheel):
         )
 
 
+def test_the_wheels_metadata_is_what_a_pypi_reader_expects(wheel):
+    from email.parser import Parser
+
+    with zipfile.ZipFile(wheel) as archive:
+        text = archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    metadata = Parser().parsestr(text)
+    assert metadata["Maintainer"] and metadata["Author"]
+    description = metadata.get_payload()
+    assert description.lstrip().startswith("```bash\npip install 'earlyexit-tutorial[lab]'\n"), description[:200]
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    # The development tools are dependency groups: no extra of the published package brings them.
+    assert sorted(metadata.get_all("Provides-Extra")) == ["docs", "lab"]
+    required = " ".join(metadata.get_all("Requires-Dist")).lower()
+    for tool in ("pytest", "ruff", "mypy", "playwright", "xdist", "nbval", "hypothesis"):
+        assert tool not in required, tool
+    classifiers = metadata.get_all("Classifier")
+    assert "Operating System :: OS Independent" not in classifiers
+    assert "Operating System :: POSIX :: Linux" in classifiers
+
+
 def _source_modules() -> set[str]:
     package = ROOT / "earlyexit_tutorial"
     return {p.relative_to(ROOT).as_posix() for p in package.rglob("*.py") if "__pycache__" not in p.parts}
