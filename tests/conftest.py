@@ -32,6 +32,9 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/test_environment.py::test_make_lab_serves_notebook_01_from_the_repository_with_only_the_lab_installed": (
         "wheel",
     ),
+    "tests/test_environment.py::test_postbuild_run_for_real_installs_only_the_package_and_trusts_the_notebooks": (
+        "wheel",
+    ),
     "tests/test_kernel_interrupt.py": ("kernel",),
     "tests/test_notebooks.py::test_the_kernel_stop_cell_run_out_of_order_leaves_no_interrupt_behind": ("kernel",),
     # Stress and property tests: hundreds of runs each, seconds per test.

@@ -243,3 +243,44 @@ def test_make_lab_serves_notebook_01_from_the_repository_with_only_the_lab_insta
     installed = {p["name"].lower() for p in json.loads(listed.stdout)}
     assert {"jupyterlab", "ziglang", "wasmtime", "ipywidgets", "earlyexit-tutorial"} <= installed
     assert not installed & {"pytest", "playwright", "mypy", "ruff", "sphinx", "nbval", "hypothesis", "build"}
+
+
+@NEEDS_MAKE
+def test_postbuild_run_for_real_installs_only_the_package_and_trusts_the_notebooks(tmp_path):
+    import json
+    import sys
+
+    # A copy of the repository, as Binder checks it out (so no build/ folder is left in this one).
+    source = tmp_path / "repository"
+    shutil.copytree(
+        ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__")
+    )
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    # What environment.yml would have brought that postBuild itself uses: `jupyter trust`.
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "nbformat", "jupyter_core"], check=True, timeout=600)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
+    env["JUPYTER_DATA_DIR"] = str(tmp_path / "jupyter-data")  # where the trust database goes
+    done = subprocess.run(
+        [str(source / "postBuild")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    listed = subprocess.run([python, "-m", "pip", "list", "--format=json"], capture_output=True, text=True, timeout=120)
+    installed = {p["name"].lower() for p in json.loads(listed.stdout)}
+    assert "earlyexit-tutorial" in installed
+    assert not installed & {"wasmtime", "ipywidgets", "jupyterlab"}, "postBuild installed dependencies"
+    defaults = venv / "etc" / "jupyter" / "labconfig" / "default_setting_overrides.json"
+    assert (
+        defaults.read_text() == (ROOT / "jupyter-config" / "labconfig" / "default_setting_overrides.json").read_text()
+    )
+    check = (
+        "import glob, nbformat\n"
+        "from nbformat.sign import NotebookNotary\n"
+        "notary = NotebookNotary()\n"
+        "print(all(notary.check_signature(nbformat.read(p, as_version=4)) for p in glob.glob('notebooks/*.ipynb')))"
+    )
+    trusted = subprocess.run([python, "-c", check], cwd=source, env=env, capture_output=True, text=True, timeout=120)
+    assert trusted.stdout.strip() == "True", trusted.stderr
