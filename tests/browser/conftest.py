@@ -16,7 +16,7 @@ INSTALL_CHROMIUM = (
     "Debian's Chromium is needed for the browser tests: `apt-get install chromium` "
     "(never `playwright install`; browser downloads are blocked)"
 )
-INSTALL_PLAYWRIGHT = "the playwright package is needed for the browser tests: `pip install -e '.[test]'`"
+INSTALL_PLAYWRIGHT = "the playwright package is needed for the browser tests: `pip install --group browser`"
 
 
 @pytest.hookimpl(hookwrapper=True)
