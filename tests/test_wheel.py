@@ -92,8 +92,20 @@ def test_the_wheels_metadata_is_what_a_pypi_reader_expects(wheel):
 
 
 def _source_modules() -> set[str]:
-    package = ROOT / "earlyexit_tutorial"
-    return {p.relative_to(ROOT).as_posix() for p in package.rglob("*.py") if "__pycache__" not in p.parts}
+    """The .py files of each package pyproject.toml lists, named as the wheel names them."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    folders = setuptools.get("package-dir", {})
+    modules = set()
+    for package in setuptools["packages"]:
+        inside = package.replace(".", "/")
+        folder = ROOT / folders.get(package, inside)
+        modules |= {f"{inside}/{path.name}" for path in folder.glob("*.py")}
+    return modules
 
 
 def test_the_wheel_holds_each_module_of_the_package_and_no_other(wheel):
