@@ -67,7 +67,7 @@ diagram: $(STAMP)
 	$(PY) docs/make_diagram.py
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(OLDEST) build *.egg-info .pytest_cache .ruff_cache .mypy_cache screenshots docs/notebooks

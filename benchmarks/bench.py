@@ -207,6 +207,10 @@ def _layers(report: Report, costs: dict[str, dict[str, Summary]], title: str, la
     rows = []
     previous: dict[str, float] | None = None
     for key, name in layers:
+        if key not in costs["normal"]:  # a path this version does not have
+            rows.append([name, "n/a", "", "n/a", ""])
+            previous = None
+            continue
         now = {arm: costs[arm][key].median for arm in calls.ARMS}
         if previous is None:
             rows.append([name, us(now["normal"]), "", us(now["exit"]), ""])

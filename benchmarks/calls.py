@@ -153,7 +153,7 @@ def call_costs(*, rounds: int = 9, min_time: float = 0.04, by_hand: bool = True)
         floor=learner.floor,
         public=public_typed_run(learner.func, learner.store),
         estore=estore,
-        etyped=example.typed_run,
+        etyped=getattr(example, "typed_run", None),
         example=example,
         lock=threading.Lock(),
         guard=guard,
@@ -165,7 +165,11 @@ def call_costs(*, rounds: int = 9, min_time: float = 0.04, by_hand: bool = True)
     )
     unavailable = {name for name in ("floor", "public") if namespace[name] is None} | {"by_hand"}
     statements = {name: stmt for name, stmt in LEARNER_STATEMENTS.items() if name not in unavailable}
-    statements.update(EXAMPLE_STATEMENTS)
+    outcome_statements = dict(OUTCOME_STATEMENTS)
+    if namespace["etyped"] is not None:  # the layers under Example.run need its typed run
+        statements.update(EXAMPLE_STATEMENTS)
+    else:
+        del outcome_statements["ex_outcome"]
     costs: dict[str, dict[str, Summary]] = {}
     for arm in ARMS:
         learner.arm = arm
@@ -178,7 +182,7 @@ def call_costs(*, rounds: int = 9, min_time: float = 0.04, by_hand: bool = True)
         samplers.update(
             {
                 name: Sampler(stmt, namespace, min_time=min_time, before=refuel)
-                for name, stmt in OUTCOME_STATEMENTS.items()
+                for name, stmt in outcome_statements.items()
             }
         )
         costs[arm] = interleaved(samplers, rounds)
