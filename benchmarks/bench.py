@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import calls, compiling, error_paths, exports, interrupts, startup  # noqa: E402
 from benchmarks.report import Report, x  # noqa: E402
-from benchmarks.stats import Summary, ratio, summarize  # noqa: E402
+from benchmarks.stats import Summary, paired_difference, paired_ratio, ratio, summarize  # noqa: E402
 
 # The goals, from what the tutorial promises a learner about cost. Each is a ratio
 # to a floor measured in the same run (at most this much), unless said otherwise.
@@ -72,10 +72,11 @@ class Scale:
     by_hand: bool = True  # time the hand-written Timer-per-call guard (about 300 us a call)
 
 
-# Many short rounds rather than a few long ones: on a shared machine a busy moment
-# then spoils a few rounds of every statement, and the medians drop them.
-QUICK = Scale(15, 0.005, 1000, 8, (1000, 8000), 1, 1000, 3, 1, 5, 10)
-FULL = Scale(31, 0.012, 2000, 20, (1000, 8000), 3, 2000, 7, 3, 11, 50)
+# Many short rounds rather than a few long ones: on a shared machine a round of a
+# millisecond or less often runs with no other process taking the core, and the
+# medians keep those; the figures divide samples of the same round (paired_ratio).
+QUICK = Scale(101, 0.0005, 1000, 8, (1000, 8000), 1, 1000, 3, 1, 5, 10)
+FULL = Scale(301, 0.001, 2000, 20, (1000, 8000), 3, 2000, 7, 3, 11, 50)
 
 
 def us(value: float) -> str:
@@ -87,8 +88,8 @@ def ms(seconds: float) -> str:
 
 
 def over(a: Summary | None, b: Summary | None) -> float | None:
-    """a's median / b's median, or None if either was not measured."""
-    return None if a is None or b is None else ratio(a, b)
+    """a / b, round by round (see stats.paired_ratio), or None if either was not measured."""
+    return None if a is None or b is None else paired_ratio(a, b)
 
 
 def shown(value: float | None) -> str:
@@ -116,9 +117,11 @@ def section_calls(report: Report, scale: Scale) -> None:
             continue
         rows.append(_call_row(name, normal, exit_, costs))
     if node is not None:
-        rows.append(_call_row(f"Node {calls.node_version()} WebAssembly (V8)", node["normal"], node["exit"], costs))
+        name = f"Node {calls.node_version()} WebAssembly (V8)"
+        rows.append(_call_row(name, node["normal"], node["exit"], costs, same_rounds=False))
     notes = [
-        "median of interleaved rounds; /floor = this median / the ctypes floor's; speed-up = Func.__call__ / this",
+        "median of interleaved rounds; /floor = this / the ctypes floor, speed-up = Func.__call__ / this, "
+        "both round by round (median of each round's ratio)",
         "the floor and the typed path, guard() and the by-hand row use a learner's own store and host function; "
         "Example.run its Example's",
     ]
@@ -189,23 +192,27 @@ def section_calls(report: Report, scale: Scale) -> None:
         )
 
 
-def _call_row(name: str, normal: Summary, exit_: Summary, costs: dict[str, dict[str, Summary]]) -> list[str]:
+def _call_row(
+    name: str, normal: Summary, exit_: Summary, costs: dict[str, dict[str, Summary]], *, same_rounds: bool = True
+) -> list[str]:
+    """A row of the call table; `same_rounds`: its samples were taken in the same rounds as the floor's."""
+    divide = over if same_rounds else lambda a, b: None if a is None or b is None else ratio(a, b)
     floor_n, floor_e = costs["normal"].get("floor"), costs["exit"].get("floor")
     func_n, func_e = costs["normal"]["func"], costs["exit"]["func"]
     return [
         name,
         us(normal.median),
-        shown(over(normal, floor_n)),
+        shown(divide(normal, floor_n)),
         us(exit_.median),
-        shown(over(exit_, floor_e)),
-        f"{ratio(func_n, normal):.1f}x / {ratio(func_e, exit_):.1f}x",
+        shown(divide(exit_, floor_e)),
+        f"{divide(func_n, normal):.1f}x / {divide(func_e, exit_):.1f}x",
     ]
 
 
 def _layers(report: Report, costs: dict[str, dict[str, Summary]], title: str, layers: list[tuple[str, str]]) -> None:
     """A table of layers built up one at a time: each row's cost, and what it adds to the row before."""
     rows = []
-    previous: dict[str, float] | None = None
+    previous: str | None = None
     for key, name in layers:
         if key not in costs["normal"]:  # a path this version does not have
             rows.append([name, "n/a", "", "n/a", ""])
@@ -215,11 +222,12 @@ def _layers(report: Report, costs: dict[str, dict[str, Summary]], title: str, la
         if previous is None:
             rows.append([name, us(now["normal"]), "", us(now["exit"]), ""])
         else:
-            adds = {arm: now[arm] - previous[arm] for arm in calls.ARMS}
+            adds = {arm: paired_difference(costs[arm][key], costs[arm][previous]) for arm in calls.ARMS}
             rows.append([name, us(now["normal"]), f"{adds['normal']:+.2f}", us(now["exit"]), f"{adds['exit']:+.2f}"])
-        previous = now
+        previous = key
     notes = [
-        "each layer is timed as a statement of its own, interleaved with the others; adds = this median - the one above"
+        "each layer is timed as a statement of its own, interleaved with the others; adds = what this "
+        "layer costs more than the one above, round by round (median)"
     ]
     report.section(title, ["layer", "returning", "adds", "exiting early", "adds"], rows, notes)
 
@@ -227,8 +235,7 @@ def _layers(report: Report, costs: dict[str, dict[str, Summary]], title: str, la
 def section_host_calls(report: Report, scale: Scale) -> None:
     """A host call through Example(imports=...) against a plain wasmtime.Func import."""
     costs = calls.host_call_costs(calls=scale.host_calls, rounds=scale.rounds, min_time=scale.min_time)
-    plain, example = costs["plain"], costs["example"]
-    extra = example - plain
+    plain, example, extra = costs["plain"], costs["example"], costs["extra"]
     rows = [
         ["plain wasmtime.Func import (floor)", us(plain), "1.00x"],
         ["Example(imports={'env': {'tick': tick}})", us(example), x(example / plain)],
@@ -237,7 +244,10 @@ def section_host_calls(report: Report, scale: Scale) -> None:
         "One host call, microseconds per call",
         ["path", "per host call", "ratio"],
         rows,
-        [f"slope between run({costs['calls']:.0f}, 0) and run(0, 0): what one run costs besides drops out"],
+        [
+            f"slope between run({costs['calls']:.0f}, 0) and run(0, 0), so what a run costs besides drops out; "
+            "medians over interleaved rounds, the difference round by round"
+        ],
     )
     report.figure(
         "host_call",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import statistics
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -128,6 +129,24 @@ OUTCOME_STATEMENTS = {
 }
 
 
+# The order within a round: the statements each goal compares sit side by side
+# (floor and typed, typed and guard, Func.__call__ and Example.run), as do Example.run's layers.
+ROUND_ORDER = (
+    "floor",
+    "typed",
+    "guard",
+    "func",
+    "example_run",
+    "fuel_epoch",
+    "guard_no_deadline",
+    "public",
+    "ex_typed",
+    "ex_guard",
+    "ex_checks",
+    "ex_outcome",
+)
+
+
 def call_costs(*, rounds: int = 9, min_time: float = 0.04, by_hand: bool = True) -> dict[str, dict[str, Summary]]:
     """Microseconds per call of run(1, 7) along every path and layer: {arm: {name: Summary}}.
 
@@ -185,7 +204,8 @@ def call_costs(*, rounds: int = 9, min_time: float = 0.04, by_hand: bool = True)
                 for name, stmt in outcome_statements.items()
             }
         )
-        costs[arm] = interleaved(samplers, rounds)
+        ordered = {name: samplers[name] for name in ROUND_ORDER if name in samplers}
+        costs[arm] = interleaved(ordered, rounds)
         if by_hand:
             # Apart from the rest: each of its calls leaves a Timer thread winding down,
             # which would take the GIL from whatever statement came next.
@@ -281,9 +301,16 @@ def host_call_costs(*, calls: int = 2000, rounds: int = 7, min_time: float = 0.0
         "plain_0": Sampler("plain(store, 0, 0)", namespace, min_time=min_time, before=refuel),
     }
     s = interleaved(samplers, rounds)
+    # Round by round, like the per-call figures: the slopes, and how far apart they are.
+    slopes = {
+        name: [(n - zero) / calls for n, zero in zip(s[f"{name}_n"].samples, s[f"{name}_0"].samples, strict=True)]
+        for name in ("example", "plain")
+    }
+    extra = [e - p for e, p in zip(slopes["example"], slopes["plain"], strict=True)]
     return {
-        "example": (s["example_n"].median - s["example_0"].median) / calls,
-        "plain": (s["plain_n"].median - s["plain_0"].median) / calls,
+        "example": statistics.median(slopes["example"]),
+        "plain": statistics.median(slopes["plain"]),
+        "extra": statistics.median(extra),
         "calls": calls,
     }
 

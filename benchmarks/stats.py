@@ -19,6 +19,7 @@ class Summary:
     median: float
     p90: float
     n: int
+    samples: tuple[float, ...] = ()  # in the order taken: one per round when interleaved
 
 
 def summarize(values: Sequence[float]) -> Summary:
@@ -28,7 +29,7 @@ def summarize(values: Sequence[float]) -> Summary:
         raise ValueError("no measurements to summarize")
     # Nearest rank: with ~20 tries the 90th percentile is a measured value.
     p90 = ordered[min(len(ordered) - 1, max(0, round(0.9 * len(ordered)) - 1))]
-    return Summary(ordered[0], statistics.median(ordered), p90, len(ordered))
+    return Summary(ordered[0], statistics.median(ordered), p90, len(ordered), tuple(values))
 
 
 class Sampler:
@@ -93,6 +94,25 @@ def wall_times(argv: Sequence[str], *, runs: int, cwd: str | None = None) -> lis
 def ratio(numerator: Summary | Sequence[float], denominator: Summary | Sequence[float]) -> float:
     """Ratio of the medians of two measurements."""
     return _median(numerator) / _median(denominator)
+
+
+def paired_ratio(a: Summary, b: Summary) -> float:
+    """The median, over rounds, of a's sample / b's sample in the same round.
+
+    Two samples of one round were taken a few milliseconds apart, so a load that
+    comes and goes over seconds touches both alike: their ratio keeps steadier than
+    the ratio of two medians. Without samples per round, the ratio of the medians.
+    """
+    if not a.samples or len(a.samples) != len(b.samples):
+        return a.median / b.median
+    return statistics.median(x / y for x, y in zip(a.samples, b.samples, strict=True))
+
+
+def paired_difference(a: Summary, b: Summary) -> float:
+    """The median, over rounds, of a's sample - b's sample in the same round (see paired_ratio)."""
+    if not a.samples or len(a.samples) != len(b.samples):
+        return a.median - b.median
+    return statistics.median(x - y for x, y in zip(a.samples, b.samples, strict=True))
 
 
 def _median(values: Summary | Sequence[float]) -> float:

@@ -17,7 +17,7 @@ import wasmtime
 
 from benchmarks import bench, calls, compiling, floors, interrupts, startup
 from benchmarks.report import Report
-from benchmarks.stats import Sampler, interleaved, summarize
+from benchmarks.stats import Sampler, interleaved, paired_difference, paired_ratio, summarize
 from earlyexit_tutorial import ExitCode
 
 # A scale at which every section runs in a moment: the structure, not the figures.
@@ -203,6 +203,15 @@ def test_interleaved_samples_each_statement_once_per_round() -> None:
     result = interleaved(samplers, 3)
     assert order == ["a", "b"] * 3
     assert {name: s.n for name, s in result.items()} == {"a": 3, "b": 3}
+
+
+def test_paired_ratio_divides_samples_of_the_same_round() -> None:
+    # A busy second round slows both alike: round by round the ratio stays 2, 2, 3.
+    a, b = summarize([2.0, 40.0, 6.0]), summarize([1.0, 20.0, 2.0])
+    assert paired_ratio(a, b) == 2.0
+    assert a.median / b.median == 3.0
+    assert paired_difference(a, b) == 4.0
+    assert paired_ratio(a, summarize([1.0, 2.0])) == 3.0  # not the same rounds: the medians' ratio
 
 
 def test_summarize() -> None:
