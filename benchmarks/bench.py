@@ -75,8 +75,8 @@ class Scale:
 # Many short rounds rather than a few long ones: on a shared machine a round of a
 # millisecond or less often runs with no other process taking the core, and the
 # medians keep those; the figures divide samples of the same round (paired_ratio).
-QUICK = Scale(101, 0.0005, 1000, 8, (1000, 8000), 1, 1000, 3, 1, 5, 10)
-FULL = Scale(301, 0.001, 2000, 20, (1000, 8000), 3, 2000, 7, 3, 11, 50)
+QUICK = Scale(101, 0.0005, 200, 20, (1000, 8000), 1, 1000, 3, 1, 5, 10)
+FULL = Scale(301, 0.001, 200, 40, (1000, 8000), 3, 2000, 7, 3, 11, 50)
 
 
 def us(value: float) -> str:
@@ -246,7 +246,7 @@ def section_host_calls(report: Report, scale: Scale) -> None:
         rows,
         [
             f"slope between run({costs['calls']:.0f}, 0) and run(0, 0), so what a run costs besides drops out; "
-            "medians over interleaved rounds, the difference round by round"
+            "medians over interleaved rounds; the figure compares the two runs round by round"
         ],
     )
     report.figure(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import statistics
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from earlyexit_tutorial import (
 )
 
 from .floors import ctypes_floor, export_func
-from .stats import Sampler, Summary, interleaved, summarize
+from .stats import Sampler, Summary, interleaved, paired_difference, summarize
 
 NODE_SCRIPT = Path(__file__).with_name("node_calls.js")
 
@@ -295,22 +294,18 @@ def host_call_costs(*, calls: int = 2000, rounds: int = 7, min_time: float = 0.0
         raise AssertionError("the host-call guest did not return its y")
     namespace = dict(example=example, plain=plain, store=store, n=calls)
     samplers = {
-        "example_n": Sampler("example.run(n, 0)", namespace, min_time=min_time, before=refuel),
         "plain_n": Sampler("plain(store, n, 0)", namespace, min_time=min_time, before=refuel),
-        "example_0": Sampler("example.run(0, 0)", namespace, min_time=min_time, before=refuel),
+        "example_n": Sampler("example.run(n, 0)", namespace, min_time=min_time, before=refuel),
         "plain_0": Sampler("plain(store, 0, 0)", namespace, min_time=min_time, before=refuel),
+        "example_0": Sampler("example.run(0, 0)", namespace, min_time=min_time, before=refuel),
     }
     s = interleaved(samplers, rounds)
-    # Round by round, like the per-call figures: the slopes, and how far apart they are.
-    slopes = {
-        name: [(n - zero) / calls for n, zero in zip(s[f"{name}_n"].samples, s[f"{name}_0"].samples, strict=True)]
-        for name in ("example", "plain")
-    }
-    extra = [e - p for e, p in zip(slopes["example"], slopes["plain"], strict=True)]
+    around = s["example_0"].median - s["plain_0"].median  # what Example.run adds once per run
     return {
-        "example": statistics.median(slopes["example"]),
-        "plain": statistics.median(slopes["plain"]),
-        "extra": statistics.median(extra),
+        "example": (s["example_n"].median - s["example_0"].median) / calls,
+        "plain": (s["plain_n"].median - s["plain_0"].median) / calls,
+        # The two runs of `calls` host calls were taken side by side: compared round by round.
+        "extra": (paired_difference(s["example_n"], s["plain_n"]) - around) / calls,
         "calls": calls,
     }
 
