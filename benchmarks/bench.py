@@ -1,18 +1,22 @@
 """What an early exit costs: each path and layer against its floor, measured side by side in one run.
 
 Run it as `.venv/bin/python benchmarks/bench.py` (or `make bench`); `--quick`
-takes fewer samples (under a minute on two cores). It prints one section per
+takes fewer samples (about a minute on two cores). It prints one section per
 measurement, then every figure as a ratio to a floor measured in the same
 run, marked PASS or MISS against its goal, and the machine's load. Samples of
-the things compared are interleaved (A, B, A, B...) and medians are compared.
+the things compared are interleaved (A, B, A, B...): the tables give medians,
+and the per-call figures the median of each round's ratio (stats.paired_ratio).
 
 The floors are the same work done lean: wasmtime's C call through ctypes,
 a hand-written wakeup fd and watcher for Ctrl-C, a Linker look-up, a
-notebook of `pass` cells, `python -c "import wasmtime"`. Only public names of
-the package are used (a path missing from the installed version prints n/a).
+notebook of `pass` cells, `python -c "import wasmtime"`. The package is
+reached through its public names only, so any version of it can be measured;
+a path missing from the installed version prints n/a (the ctypes floor and the
+public-fallback row use internals, each behind a check).
 
 A load benchmark, if benchmarks/load.py is present, runs as its own section:
-it provides `row_load(report, quick=...)` and records its figures on `report`.
+it provides `row_load(report, quick=...)`, prints its sections with
+`report.section(...)` and records its figures with `report.figure(...)`.
 """
 
 from __future__ import annotations
