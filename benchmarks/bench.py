@@ -432,11 +432,27 @@ def section_load(report: Report, quick: bool) -> None:
     if importlib.util.find_spec("benchmarks.load") is None:
         print("\nLoad benchmark: n/a (benchmarks/load.py is not present)")
         return
-    row_load = getattr(importlib.import_module("benchmarks.load"), "row_load", None)
-    if row_load is None:
-        print("\nLoad benchmark: n/a (benchmarks/load.py has no row_load(report, quick=...))")
+    load = importlib.import_module("benchmarks.load")
+    row_load = getattr(load, "row_load", None)
+    if row_load is not None:  # it prints and records its own figures
+        row_load(report, quick=quick)
         return
-    row_load(report, quick=quick)
+    measure, settings = getattr(load, "measure", None), getattr(load, "QUICK" if quick else "FULL", None)
+    if measure is None or settings is None:
+        print("\nLoad benchmark: n/a (benchmarks/load.py has neither row_load() nor measure() with QUICK and FULL)")
+        return
+    result = measure(**settings)
+    report.section(
+        "Load run (benchmarks/load.py)",
+        ["figure", "value"],
+        [[what, value] for what, value in result.rows()],
+        [", ".join(f"{key}={value}" for key, value in settings.items())],
+    )
+    # Counts whose goal is 0: no floor to divide by, so a verdict without a ratio.
+    for key, what in (("wrong", "wrong outcomes"), ("cut_short", "calls cut short by a neighbour")):
+        value = getattr(result, key, None)
+        if value is not None:
+            report.figure(f"load.{key}", f"load run: {what}", None, 0, measured=str(value), ok=value == 0, goal="= 0")
 
 
 def machine_load() -> str:

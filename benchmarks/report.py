@@ -15,9 +15,9 @@ class Figure:
 
     key: str  # a stable name for the figure, e.g. "typed_vs_floor.normal"
     name: str  # what is compared with what
-    ratio: float | None  # None: not measurable here (a path missing from this version)
+    ratio: float | None  # None: not measurable here (a path missing from this version), or not a ratio
     goal: str  # the goal as shown, e.g. "<= 1.25x"
-    ok: bool | None  # None when the ratio is None
+    ok: bool | None  # None: not measured
     measured: str  # the ratio as shown, with whatever else says what it is
 
     @property
@@ -64,9 +64,12 @@ class Report:
         ok: bool | None = None,
         goal: str | None = None,
     ) -> Figure:
-        """Record a figure: `ratio` meets its goal when it is at most `limit` (unless `ok` says otherwise)."""
+        """Record a figure: `ratio` meets its goal when it is at most `limit` (unless `ok` says otherwise).
+
+        Without a ratio the verdict is n/a, unless `ok` gives one (a count whose goal is 0, say).
+        """
         if ratio is None:
-            figure = Figure(key, name, None, goal or f"<= {x(limit)}", None, measured or NOT_AVAILABLE)
+            figure = Figure(key, name, None, goal or f"<= {x(limit)}", ok, measured or NOT_AVAILABLE)
         else:
             verdict = ratio <= limit if ok is None else ok
             figure = Figure(key, name, ratio, goal or f"<= {x(limit)}", verdict, measured or x(ratio))

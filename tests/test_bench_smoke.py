@@ -9,7 +9,9 @@ import functools
 import re
 import signal
 import socket
+import sys
 import threading
+import types
 
 import nbformat
 import pytest
@@ -117,6 +119,31 @@ def test_a_path_that_cannot_be_measured_is_n_a_not_a_crash() -> None:
     assert (figure.verdict, figure.measured, figure.goal) == ("n/a", "n/a", "<= 1.25x")
     assert report.figure("g", "under", 1.0, 1.25).verdict == "PASS"
     assert report.figure("h", "over", 1.5, 1.25).verdict == "MISS"
+
+
+def test_a_load_benchmark_with_measure_prints_its_rows_and_its_zero_counts(monkeypatch, capsys) -> None:
+    class Result:
+        wrong, cut_short = 0, 2
+
+        def rows(self) -> list[tuple[str, str]]:
+            return [("throughput", "1,000 requests/s"), ("wrong outcomes", "0")]
+
+    load = types.ModuleType("benchmarks.load")
+    load.QUICK, load.FULL = {"requests": 10}, {"requests": 1000}  # type: ignore[attr-defined]
+    asked: list[dict] = []
+
+    def measure(**settings: int) -> Result:
+        asked.append(settings)
+        return Result()
+
+    load.measure = measure  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "benchmarks.load", load)
+    monkeypatch.setattr(bench.importlib.util, "find_spec", lambda name: object())
+    report = Report()
+    bench.section_load(report, quick=True)
+    assert asked == [{"requests": 10}]
+    assert "1,000 requests/s" in capsys.readouterr().out
+    assert {f.key: f.verdict for f in report.figures} == {"load.wrong": "PASS", "load.cut_short": "MISS"}
 
 
 def test_without_a_load_benchmark_the_load_section_says_so(monkeypatch, capsys) -> None:
