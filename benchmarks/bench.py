@@ -79,8 +79,8 @@ class Scale:
 # Many short rounds rather than a few long ones: on a shared machine a round of a
 # millisecond or less often runs with no other process taking the core, and the
 # medians keep those; the figures divide samples of the same round (paired_ratio).
-QUICK = Scale(101, 0.0005, 200, 20, (1000, 8000), 1, 1000, 3, 1, 5, 10)
-FULL = Scale(301, 0.001, 200, 40, (1000, 8000), 3, 2000, 7, 3, 11, 50)
+QUICK = Scale(101, 0.0005, 200, 30, (1000, 8000), 1, 1000, 3, 1, 5, 10)
+FULL = Scale(301, 0.001, 200, 60, (1000, 8000), 3, 2000, 7, 3, 11, 50)
 
 
 def us(value: float) -> str:
