@@ -116,7 +116,7 @@ diagram: $(STAMP)
 	$(PY) docs/make_diagram.py
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
 # The wheel and the sdist, built as a packager builds them (python -m build, in an isolated
 # environment) into dist/. setuptools' build/lib is removed first: a module deleted from the

@@ -1,7 +1,13 @@
-"""What one call of run(1, 7) costs, returning normally or exiting early, through each path and guard."""
+"""What one call of run(1, 7) costs, returning normally or exiting early, through each path and each layer.
+
+Every statement of an arm is timed in the same rounds (A, B, C, A, B, C...), so
+each ratio bench.py prints compares figures taken side by side. Only public
+names of the package are used, plus the hand-written floors of floors.py.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -12,131 +18,296 @@ from unittest import mock
 
 import wasmtime
 
-from earlyexit_tutorial import GUEST_WAT, Example, ExitCode, TypedRun, call_run, guard, interruptible_engine
-from earlyexit_tutorial.aids import cost
-from earlyexit_tutorial.guide import typed
-from earlyexit_tutorial.interrupting.guard import UNLIMITED_FUEL
+from earlyexit_tutorial import (
+    GUEST_WAT,
+    Example,
+    ExitCode,
+    TypedRun,
+    call_run,
+    check_i32,
+    guard,
+    interruptible_engine,
+    typed_run,
+)
 
-from .stats import Summary, per_call_us_summary, summarize
+from .floors import ctypes_floor, export_func
+from .stats import Sampler, Summary, interleaved, paired_difference, summarize
 
 NODE_SCRIPT = Path(__file__).with_name("node_calls.js")
 
-# What each timed statement does; `run` is the callable under test.
-STATEMENTS = {
-    "normal": "run(store, 1, 7)",
-    "exit": "try:\n    run(store, 1, 7)\nexcept ExitCode:\n    pass",
-}
+FUEL = 2**62  # more than any call here spends
+ARMS = ("normal", "exit")
 
 
-def public_typed_run(func: wasmtime.Func, store: wasmtime.Store) -> TypedRun:
-    """A TypedRun held to the public Func.__call__, as when the fast path is unavailable."""
+def for_arm(stmt: str, arm: str) -> str:
+    """The statement as the arm needs it: on an early exit, inside `try: ... except ExitCode: pass`."""
+    if arm == "normal":
+        return stmt
+    body = "\n".join("    " + line for line in stmt.splitlines())
+    return f"try:\n{body}\nexcept ExitCode:\n    pass"
+
+
+class LearnerGuest:
+    """The tutorial's guest in plain wasmtime, as a learner writes it: their own engine, store and host function.
+
+    Nothing but the guard's own registry holds a Stopper for this engine, as with
+    `with guard(store): ...` in a learner's code.
+    """
+
+    def __init__(self, wat: str = GUEST_WAT) -> None:
+        self.engine = interruptible_engine()
+        self.store = wasmtime.Store(self.engine)
+        self.arm = "normal"
+        host = wasmtime.Func(self.store, wasmtime.FuncType([], []), self._early_exit)
+        instance = wasmtime.Instance(self.store, wasmtime.Module(self.engine, wat), [host])
+        self.func = export_func(instance, self.store, "run")
+        self.typed = typed_run(instance, self.store)
+        self.floor = ctypes_floor(self.func, self.store, 1, 7)
+        self.refuel()
+
+    def _early_exit(self) -> None:  # the learner's own host function, no package code around it
+        if self.arm == "exit":
+            raise ExitCode(1)
+
+    def refuel(self) -> None:
+        """What a call outside the guard needs: fuel, and an epoch deadline ahead of the engine's epoch."""
+        self.store.set_fuel(FUEL)
+        self.store.set_epoch_deadline(1)
+
+
+def public_typed_run(func: wasmtime.Func, store: wasmtime.Store) -> TypedRun | None:
+    """A TypedRun held to the public Func.__call__, as on an untested wasmtime; None if that can't be arranged."""
+    from earlyexit_tutorial._support import _fastcall
+    from earlyexit_tutorial.guide import typed
+
+    if not hasattr(_fastcall, "version_supported"):
+        return None
     run = TypedRun(func)
-    with mock.patch.object(typed, "make_fast_i32_call", lambda func: None):
-        # The first call is always public; the second picks the path for
-        # the calls after it, here the public one.
-        run(store, 0, 0)
-        run(store, 0, 0)
+    with contextlib.ExitStack() as patches:
+        # The version gate is the long-standing switch; older code also picks the call in typed.
+        patches.enter_context(mock.patch.object(_fastcall, "version_supported", lambda version: False))
+        if hasattr(typed, "make_fast_i32_call"):
+            patches.enter_context(mock.patch.object(typed, "make_fast_i32_call", lambda func: None))
+        for _ in range(3):  # the first calls pick the path for the calls after them
+            run(store, 0, 0)
     return run
 
 
-def python_call_costs(*, repeat: int = 7, min_time: float = 0.05) -> dict[str, dict[str, Summary]]:
-    """Microseconds per call through each Python path, for each arm ("normal", "exit")."""
-    example = Example(behaviour="return")
-    store = example.store
-    # Enough fuel for any loop; the epoch deadline stays one tick ahead and
-    # nothing increments the epoch here.
-    store.set_fuel(UNLIMITED_FUEL)
-    store.set_epoch_deadline(1)
-    paths = {
-        "fast": example.typed_run,
-        "fallback": public_typed_run(example.typed_run.func, store),
-        "func": example.typed_run.func,
-    }
-    for _ in range(2):  # the second call sets up the fast path
-        example.typed_run(store, 0, 0)
-    costs: dict[str, dict[str, Summary]] = {name: {} for name in paths}
-    for arm, stmt in STATEMENTS.items():
-        example.set_host("return" if arm == "normal" else "exit")
-        for name, run in paths.items():
-            _check(run, store, arm)
-            namespace = {"run": run, "store": store, "ExitCode": ExitCode}
-            costs[name][arm] = per_call_us_summary(stmt, namespace, repeat=repeat, min_time=min_time)
-    return costs
-
-
-def guard_costs(*, repeat: int = 7, min_time: float = 0.05) -> dict[str, dict[str, Summary]]:
-    """Microseconds per call of call_run on the typed run, and of Example.run around it, per arm."""
-    example = Example(behaviour="return")
-    store = example.store
-    store.set_fuel(UNLIMITED_FUEL)
-    store.set_epoch_deadline(1)
-    for _ in range(2):  # the second call sets up the fast path
-        example.typed_run(store, 0, 0)
-    namespace = {"call_run": call_run, "run": example.typed_run, "store": store, "example": example}
-    statements = {"typed": "call_run(run, store, 1, 7)", "guarded": "example.run(1, 7)"}
-    costs: dict[str, dict[str, Summary]] = {name: {} for name in statements}
-    for arm in STATEMENTS:
-        example.set_host("return" if arm == "normal" else "exit")
-        expected = "Returned" if arm == "normal" else "ExitedEarly"
-        for name, stmt in statements.items():
-            outcome = eval(stmt, namespace)  # our own statement: the arm it times is the right one
-            if type(outcome).__name__ != expected:
-                raise AssertionError(f"{stmt} gave {outcome!r} in the {arm} arm")
-            costs[name][arm] = per_call_us_summary(stmt, namespace, repeat=repeat, min_time=min_time)
-    return costs
-
-
-# The learner's own call under guard(): the same statements, inside `with guard(store):`.
-GUARDED_STATEMENTS = {
-    "normal": "with guard(store):\n    run(store, 1, 7)",
-    "exit": "try:\n    with guard(store):\n        run(store, 1, 7)\nexcept ExitCode:\n    pass",
+# The rows of the call table and the layers, per arm: name -> statement (before for_arm).
+# `store`, `typed`, `func`, `floor` are the learner's; `estore`, `etyped`, `example` the Example's.
+LEARNER_STATEMENTS = {
+    "floor": "floor()",
+    "typed": "typed(store, 1, 7)",
+    "public": "public(store, 1, 7)",
+    "func": "func(store, 1, 7)",
+    "fuel_epoch": "store.set_fuel(FUEL)\nstore.set_epoch_deadline(1)\ntyped(store, 1, 7)",
+    "guard_no_deadline": "with guard(store, timeout=None):\n    typed(store, 1, 7)",
+    # The guard as users write it: a fresh guard per call, no `as`, nothing else holding its Stopper.
+    "guard": "with guard(store, timeout=10):\n    typed(store, 1, 7)",
+    "by_hand": (
+        "timer = Timer(10, engine.increment_epoch)\ntimer.start()\nstore.set_epoch_deadline(1)\n"
+        "try:\n    func(store, 1, 7)\nfinally:\n    timer.cancel()"
+    ),
+}
+EXAMPLE_STATEMENTS = {
+    "ex_typed": "etyped(estore, 1, 7)",
+    "ex_guard": "with guard(estore, timeout=10):\n    etyped(estore, 1, 7)",
+    "ex_checks": (
+        'check_i32("x", 1)\ncheck_i32("y", 7)\nif not lock.acquire(blocking=False):\n    raise RuntimeError("busy")\n'
+        "try:\n    with guard(estore, timeout=10):\n        etyped(estore, 1, 7)\nfinally:\n    lock.release()"
+    ),
+}
+# These sort the outcome themselves: no try/except around them.
+OUTCOME_STATEMENTS = {
+    "ex_outcome": (
+        'check_i32("x", 1)\ncheck_i32("y", 7)\nif not lock.acquire(blocking=False):\n    raise RuntimeError("busy")\n'
+        "try:\n    with guard(estore, timeout=10):\n        outcome = call_run(etyped, estore, 1, 7)\n"
+        "finally:\n    lock.release()"
+    ),
+    "example_run": "example.run(1, 7)",
 }
 
 
-def guard_api_costs(*, repeat: int = 7, min_time: float = 0.05) -> dict[str, dict[str, Summary]]:
-    """Microseconds per call of a learner's own wasmtime.Func run, plain and inside guard(), per arm."""
-    engine = interruptible_engine()
-    store = wasmtime.Store(engine)
-    arm_now = ["normal"]
+# The order within a round: the statements each goal compares sit side by side
+# (floor and typed, typed and guard, Func.__call__ and Example.run), as do Example.run's layers.
+ROUND_ORDER = (
+    "floor",
+    "typed",
+    "guard",
+    "func",
+    "example_run",
+    "fuel_epoch",
+    "guard_no_deadline",
+    "public",
+    "ex_typed",
+    "ex_guard",
+    "ex_checks",
+    "ex_outcome",
+)
 
-    def early_exit() -> None:  # the learner's own host function, no package code around it
-        if arm_now[0] == "exit":
-            raise ExitCode(1)
 
-    host = wasmtime.Func(store, wasmtime.FuncType([], []), early_exit)
-    run = wasmtime.Instance(store, wasmtime.Module(engine, GUEST_WAT), [host]).exports(store)["run"]
-    # The plain call needs what guard() would set: fuel and an epoch deadline (set before each round).
-    namespace = {"run": run, "store": store, "guard": guard, "ExitCode": ExitCode}
-    costs: dict[str, dict[str, Summary]] = {"plain": {}, "guarded": {}}
-    for arm in STATEMENTS:
-        arm_now[0] = arm
-        store.set_fuel(UNLIMITED_FUEL)
-        store.set_epoch_deadline(1)
-        _check(run, store, arm)
-        # Round after round of both, rather than one then the other: a busy moment of
-        # the machine then touches both alike, and their difference stays meaningful.
-        plain_rounds: list[float] = []
-        guarded_rounds: list[float] = []
-        for _ in range(repeat):
-            store.set_fuel(UNLIMITED_FUEL)  # guard() gave each call a budget of its own: the plain call gets it back
-            store.set_epoch_deadline(1)
-            plain_rounds += cost.per_call_us_samples(STATEMENTS[arm], namespace, repeat=1, min_time=min_time)
-            guarded_rounds += cost.per_call_us_samples(GUARDED_STATEMENTS[arm], namespace, repeat=1, min_time=min_time)
-        costs["plain"][arm] = summarize(plain_rounds)
-        costs["guarded"][arm] = summarize(guarded_rounds)
+def call_costs(*, rounds: int = 9, min_time: float = 0.04, by_hand: bool = True) -> dict[str, dict[str, Summary]]:
+    """Microseconds per call of run(1, 7) along every path and layer: {arm: {name: Summary}}.
+
+    A name whose path is not available here (the ctypes floor, the public fallback) is left out.
+    """
+    import threading
+
+    learner = LearnerGuest()
+    example = Example(behaviour="return")
+    estore = example.store
+
+    def refuel() -> None:
+        learner.refuel()
+        estore.set_fuel(FUEL)
+        estore.set_epoch_deadline(1)
+
+    refuel()
+    namespace = dict(
+        store=learner.store,
+        engine=learner.engine,
+        typed=learner.typed,
+        func=learner.func,
+        floor=learner.floor,
+        public=public_typed_run(learner.func, learner.store),
+        estore=estore,
+        etyped=getattr(example, "typed_run", None),
+        example=example,
+        lock=threading.Lock(),
+        guard=guard,
+        call_run=call_run,
+        check_i32=check_i32,
+        Timer=threading.Timer,
+        FUEL=FUEL,
+        ExitCode=ExitCode,
+    )
+    unavailable = {name for name in ("floor", "public") if namespace[name] is None} | {"by_hand"}
+    statements = {name: stmt for name, stmt in LEARNER_STATEMENTS.items() if name not in unavailable}
+    outcome_statements = dict(OUTCOME_STATEMENTS)
+    if namespace["etyped"] is not None:  # the layers under Example.run need its typed run
+        statements.update(EXAMPLE_STATEMENTS)
+    else:
+        del outcome_statements["ex_outcome"]
+    costs: dict[str, dict[str, Summary]] = {}
+    for arm in ARMS:
+        learner.arm = arm
+        example.set_host("return" if arm == "normal" else "exit")
+        _check(learner, example, arm, namespace)
+        samplers = {
+            name: Sampler(for_arm(stmt, arm), namespace, min_time=min_time, before=refuel)
+            for name, stmt in statements.items()
+        }
+        samplers.update(
+            {
+                name: Sampler(stmt, namespace, min_time=min_time, before=refuel)
+                for name, stmt in outcome_statements.items()
+            }
+        )
+        ordered = {name: samplers[name] for name in ROUND_ORDER if name in samplers}
+        costs[arm] = interleaved(ordered, rounds)
+        if by_hand:
+            # Apart from the rest: each of its calls leaves a Timer thread winding down,
+            # which would take the GIL from whatever statement came next.
+            by_hand_sampler = Sampler(
+                for_arm(LEARNER_STATEMENTS["by_hand"], arm), namespace, min_time=min_time, before=refuel
+            )
+            costs[arm].update(interleaved({"by_hand": by_hand_sampler}, max(3, rounds // 3)))
+            _let_threads_finish()
     return costs
 
 
-def _check(run: Callable[..., int], store: wasmtime.Store, arm: str) -> None:
-    """Make sure the timed call does what its arm says, so the numbers mean something."""
-    try:
-        value = run(store, 1, 7)
-    except ExitCode:
-        if arm != "exit":
-            raise
-        return
-    if arm != "normal" or value != 8:
-        raise AssertionError(f"run(1, 7) returned {value} in the {arm} arm")
+def _let_threads_finish(patience: float = 5.0) -> None:
+    """Wait until the Timer threads the by-hand row left have ended."""
+    import threading
+    import time
+
+    end = time.monotonic() + patience
+    while any(isinstance(t, threading.Timer) for t in threading.enumerate()) and time.monotonic() < end:
+        time.sleep(0.01)
+
+
+def _check(learner: LearnerGuest, example: Example, arm: str, namespace: dict) -> None:
+    """Make sure each path does what its arm says, so the numbers mean something."""
+    learner.refuel()
+    runs: dict[str, Callable[[], object]] = {
+        "typed": lambda: learner.typed(learner.store, 1, 7),
+        "func": lambda: learner.func(learner.store, 1, 7),
+    }
+    if learner.floor is not None:
+        runs["floor"] = learner.floor
+    if namespace["public"] is not None:
+        runs["public"] = lambda: namespace["public"](learner.store, 1, 7)
+    for name, run in runs.items():
+        try:
+            value = run()
+        except ExitCode:
+            if arm != "exit":
+                raise
+            continue
+        if arm != "normal" or value != 8:
+            raise AssertionError(f"{name}: run(1, 7) gave {value!r} in the {arm} arm")
+    expected = "Returned" if arm == "normal" else "ExitedEarly"
+    outcome = example.run(1, 7)
+    if type(outcome).__name__ != expected:
+        raise AssertionError(f"Example.run(1, 7) gave {outcome!r} in the {arm} arm")
+
+
+# A guest that calls the host `n` times per run(n, y), then returns y.
+HOST_CALLS_WAT = """\
+(module
+  (import "env" "tick" (func $tick))
+  (func (export "run") (param $n i32) (param $y i32) (result i32)
+    (block $done
+      (loop $again
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $tick)
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $again)))
+    (local.get $y)))
+"""
+
+
+def tick() -> None:
+    """The host function of HOST_CALLS_WAT: it does nothing, so what is timed is the call."""
+
+
+def host_call_costs(*, calls: int = 2000, rounds: int = 7, min_time: float = 0.05) -> dict[str, float]:
+    """Microseconds per host call through Example(imports=...) and through a plain wasmtime.Func import.
+
+    Each is the slope between run(calls, 0) and run(0, 0), so what one run costs
+    around its host calls drops out.
+    """
+    example = Example(HOST_CALLS_WAT, imports={"env": {"tick": tick}})
+    engine = interruptible_engine()
+    store = wasmtime.Store(engine)
+    instance = wasmtime.Instance(
+        store, wasmtime.Module(engine, HOST_CALLS_WAT), [wasmtime.Func(store, wasmtime.FuncType([], []), tick)]
+    )
+    plain = typed_run(instance, store)
+
+    def refuel() -> None:
+        store.set_fuel(FUEL)
+        store.set_epoch_deadline(1)
+
+    refuel()
+    if plain(store, 3, 5) != 5 or type(example.run(3, 5)).__name__ != "Returned":
+        raise AssertionError("the host-call guest did not return its y")
+    namespace = dict(example=example, plain=plain, store=store, n=calls)
+    samplers = {
+        "plain_n": Sampler("plain(store, n, 0)", namespace, min_time=min_time, before=refuel),
+        "example_n": Sampler("example.run(n, 0)", namespace, min_time=min_time, before=refuel),
+        "plain_0": Sampler("plain(store, 0, 0)", namespace, min_time=min_time, before=refuel),
+        "example_0": Sampler("example.run(0, 0)", namespace, min_time=min_time, before=refuel),
+    }
+    s = interleaved(samplers, rounds)
+    around = s["example_0"].median - s["plain_0"].median  # what Example.run adds once per run
+    return {
+        "example": (s["example_n"].median - s["example_0"].median) / calls,
+        "plain": (s["plain_n"].median - s["plain_0"].median) / calls,
+        # The two runs of `calls` host calls were taken side by side: compared round by round.
+        "extra": (paired_difference(s["example_n"], s["plain_n"]) - around) / calls,
+        "calls": calls,
+    }
 
 
 def node_call_costs(*, repeat: int = 7, min_time: float = 0.05, node: str | None = None) -> dict[str, Summary] | None:
@@ -148,7 +319,7 @@ def node_call_costs(*, repeat: int = 7, min_time: float = 0.05, node: str | None
     with tempfile.TemporaryDirectory() as tmp:
         wasm = Path(tmp) / "guest.wasm"
         wasm.write_bytes(wasmtime.wat2wasm(GUEST_WAT))
-        for arm in STATEMENTS:
+        for arm in ARMS:
             out = subprocess.run(
                 [node, str(NODE_SCRIPT), str(wasm), arm, str(repeat), str(min_time)],
                 check=True,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .stats import wall_times
 
@@ -26,24 +26,48 @@ def compile_package() -> None:
     compileall.compile_dir(str(ROOT / "earlyexit_tutorial"), quiet=1)
 
 
-def notebook_seconds(path: Path | None, *, runs: int = 3, timeout: int = 120) -> list[float]:
-    """Seconds nbclient takes to execute a notebook headless (None: an empty one)."""
+def floor_notebook(notebook: Any) -> Any:
+    """The notebook with every code cell's source replaced by `pass`: the same kernel and cell count, no work."""
+    import copy
+
+    floor = copy.deepcopy(notebook)
+    for cell in floor.cells:
+        if cell.cell_type == "code":
+            cell.source = "pass"
+            cell.outputs = []
+    return floor
+
+
+def execute_seconds(notebook: Any, cwd: Path, *, timeout: int = 120) -> float:
+    """Seconds nbclient takes to execute a notebook headless, kernel start-up included."""
     import nbclient
+
+    client = nbclient.NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
+    )
+    start = time.perf_counter()
+    # Its own stderr only carries start-up warnings; cell output comes as messages.
+    client.execute(stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def notebook_times(path: Path, *, runs: int = 3, timeout: int = 120) -> dict[str, list[float]]:
+    """Seconds per headless run of a notebook and of its floor notebook (code cells of `pass`), interleaved."""
     import nbformat
 
-    times = []
+    original = nbformat.read(path, as_version=4)
+    times: dict[str, list[float]] = {"notebook": [], "floor": []}
     for _ in range(runs):
-        notebook = nbformat.v4.new_notebook() if path is None else nbformat.read(path, as_version=4)
-        cwd = str((path or NOTEBOOKS / "empty.ipynb").parent)
-        client = nbclient.NotebookClient(
-            notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": cwd}}
-        )
-        start = time.perf_counter()
-        # A kernel starts even for no cells: that is the baseline. Its own
-        # stderr only carries start-up warnings; cell output comes as messages.
-        client.execute(stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
+        times["floor"].append(execute_seconds(floor_notebook(original), path.parent, timeout=timeout))
+        times["notebook"].append(execute_seconds(nbformat.read(path, as_version=4), path.parent, timeout=timeout))
     return times
+
+
+def code_cells(path: Path) -> int:
+    """How many code cells a notebook has."""
+    import nbformat
+
+    return sum(cell.cell_type == "code" for cell in nbformat.read(path, as_version=4).cells)
 
 
 def notebook_paths() -> list[Path]:
@@ -65,8 +89,3 @@ def cold_starts(*, runs: int = 10) -> dict[str, list[float]]:
         for name, argv in commands.items():
             times[name] += wall_times(argv, runs=1, cwd=str(ROOT))
     return times
-
-
-def ratio(numerator: list[float], denominator: list[float]) -> float:
-    """Ratio of the medians of two lists of times."""
-    return statistics.median(numerator) / statistics.median(denominator)

@@ -1,13 +1,244 @@
-"""The benchmark's helpers run and give positive numbers (the targets live in benchmarks/bench.py)."""
+"""The benchmark runs end to end at a tiny scale and prints every figure as a ratio with its verdict.
+
+No timing is asserted here: the goals live in benchmarks/bench.py and are judged by `make bench`.
+"""
 
 from __future__ import annotations
 
-import shutil
+import functools
+import re
+import signal
+import socket
+import sys
+import threading
+import types
 
+import nbformat
 import pytest
+import wasmtime
 
-from benchmarks import calls, interrupts
-from benchmarks.stats import per_call_us_summary, summarize
+from benchmarks import bench, calls, compiling, floors, interrupts, startup
+from benchmarks.report import Report
+from benchmarks.stats import Sampler, interleaved, paired_difference, paired_ratio, summarize
+from earlyexit_tutorial import ExitCode
+
+# A scale at which every section runs in a moment: the structure, not the figures.
+SMOKE = bench.Scale(
+    rounds=1,
+    min_time=0.0005,
+    host_calls=20,
+    tries=1,
+    export_counts=(20, 160),
+    export_runs=1,
+    compile_functions=20,
+    compile_runs=1,
+    notebook_runs=1,
+    cold_runs=1,
+    error_mib=0.05,
+    node=False,
+)
+
+# Every figure the issue asks for, by key: the call paths on both arms, the guard, Example.run,
+# host calls, Ctrl-C, export look-up, compile time, the notebook, cold start, and the older rows.
+EXPECTED = {
+    *(
+        f"{figure}.{arm}"
+        for figure in ("typed_vs_floor", "typed_vs_func", "guard_vs_typed", "example_vs_func")
+        for arm in calls.ARMS
+    ),
+    "host_call",
+    "ctrl_c.guard",
+    "ctrl_c.example",
+    "stop_latency",
+    "exports.typed_run",
+    "exports.example",
+    "compile.example_engine",
+    "notebook.tiny",
+    "cold_start",
+    "help",
+    "error_line",
+}
+
+SECTIONS = (
+    "Cost of one call of run(1, 7), by path",
+    "What each layer of guard() adds",
+    "What each layer of Example.run adds",
+    "One host call",
+    "Interrupt latency",
+    "Finding `run` among many exports",
+    "Compiling one module",
+    "Executing the notebooks headless",
+    "Command-line cold start",
+    "Naming a compile error's line",
+    "Figures against their goals",
+)
+
+
+@pytest.fixture
+def tiny_notebook(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# tiny"),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("x + 1"),
+    ]
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_every_figure_is_printed_as_a_ratio_with_its_verdict(python_sigint_handler, tiny_notebook, capsys) -> None:
+    report = bench.run(SMOKE, quick=True, notebooks=[tiny_notebook], load=False)
+    out = capsys.readouterr().out
+    figures = {f.key: f for f in report.figures}
+    assert set(figures) == EXPECTED
+    for figure in figures.values():
+        assert isinstance(figure.ratio, float) and figure.ratio > 0, figure
+        assert figure.verdict in ("PASS", "MISS"), figure
+        assert re.search(r"\d\.\d\dx", figure.measured), figure
+    table = out[out.index("Figures against their goals") :]
+    for figure in figures.values():
+        line = next(line for line in table.splitlines() if line.strip().startswith(figure.name))
+        assert line.split()[-1] == figure.verdict
+        assert figure.measured in line and figure.goal in line
+    assert re.search(r"\d+ PASS, \d+ MISS, 0 n/a", table)
+    assert "cores" in table and ("load average" in table)
+    for title in SECTIONS:
+        assert title in out, title
+    for layer in ("bare typed call", "+ fuel and epoch deadline", "+ guard enter/leave", "+ a 10 s deadline"):
+        assert layer in out
+    for layer in ("+ check_i32 twice", "+ the outcome object", "Example.run(1, 7): + its own plumbing"):
+        assert layer in out
+    for path in ("ctypes wasmtime_func_call", "TypedRun (the typed path)", "wasmtime Func.__call__", "Example.run"):
+        assert path in out
+
+
+def test_a_path_that_cannot_be_measured_is_n_a_not_a_crash() -> None:
+    report = Report()
+    figure = report.figure("f", "a path missing here", None, 1.25)
+    assert (figure.verdict, figure.measured, figure.goal) == ("n/a", "n/a", "<= 1.25x")
+    assert report.figure("g", "under", 1.0, 1.25).verdict == "PASS"
+    assert report.figure("h", "over", 1.5, 1.25).verdict == "MISS"
+
+
+def test_a_load_benchmark_with_measure_prints_its_rows_and_its_zero_counts(monkeypatch, capsys) -> None:
+    class Result:
+        wrong, cut_short = 0, 2
+
+        def rows(self) -> list[tuple[str, str]]:
+            return [("throughput", "1,000 requests/s"), ("wrong outcomes", "0")]
+
+    load = types.ModuleType("benchmarks.load")
+    load.QUICK, load.FULL = {"requests": 10}, {"requests": 1000}  # type: ignore[attr-defined]
+    asked: list[dict] = []
+
+    def measure(**settings: int) -> Result:
+        asked.append(settings)
+        return Result()
+
+    load.measure = measure  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "benchmarks.load", load)
+    monkeypatch.setattr(bench.importlib.util, "find_spec", lambda name: object())
+    report = Report()
+    bench.section_load(report, quick=True)
+    assert asked == [{"requests": 10}]
+    assert "1,000 requests/s" in capsys.readouterr().out
+    assert {f.key: f.verdict for f in report.figures} == {"load.wrong": "PASS", "load.cut_short": "MISS"}
+
+
+def test_without_a_load_benchmark_the_load_section_says_so(monkeypatch, capsys) -> None:
+    monkeypatch.setattr(bench.importlib.util, "find_spec", lambda name: None)
+    bench.section_load(Report(), quick=True)
+    assert "n/a (benchmarks/load.py is not present)" in capsys.readouterr().out
+
+
+def test_the_ctypes_floor_returns_and_re_raises_the_hosts_own_exception() -> None:
+    learner = calls.LearnerGuest()
+    assert learner.floor is not None  # wasmtime-py's internals are there on the tested versions
+    assert learner.floor() == 8
+    raised = ExitCode(3)
+
+    def host() -> None:
+        raise raised
+
+    store = wasmtime.Store(learner.engine)
+    instance = wasmtime.Instance(
+        store,
+        wasmtime.Module(learner.engine, calls.GUEST_WAT),
+        [wasmtime.Func(store, wasmtime.FuncType([], []), host)],
+    )
+    store.set_fuel(1000)
+    store.set_epoch_deadline(1)
+    call = floors.ctypes_floor(floors.export_func(instance, store, "run"), store, 1, 7)
+    assert call is not None
+    for _ in range(2):  # the second call sees no trap left over from the first
+        with pytest.raises(ExitCode) as caught:
+            call()
+        assert caught.value is raised
+
+
+def test_the_wakeup_floor_puts_back_the_handler_and_the_wakeup_fd(python_sigint_handler) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers are set from the main thread only")
+    before_handler = signal.getsignal(signal.SIGINT)
+    mine, _ = socket.socketpair()
+    mine.setblocking(False)
+    previous = signal.set_wakeup_fd(mine.fileno())
+    floor = floors.WakeupFloor(wasmtime.Engine())
+    try:
+        with floor:
+            assert signal.getsignal(signal.SIGINT) is not before_handler
+        assert signal.getsignal(signal.SIGINT) is before_handler
+        assert signal.set_wakeup_fd(mine.fileno()) == mine.fileno()
+    finally:
+        floor.close()
+        signal.set_wakeup_fd(previous)
+        mine.close()
+
+
+def test_sigint_latencies_give_one_figure_per_path_and_try(python_sigint_handler) -> None:
+    latencies = interrupts.sigint_latencies(2)
+    if latencies is None:
+        pytest.skip("SIGINT needs the main thread and Python's own handler")
+    assert set(latencies) == {"floor", "guard", "example"}
+    assert all(len(v) == 2 and all(0 < t < interrupts.PATIENCE for t in v) for v in latencies.values())
+
+
+def test_the_floor_notebook_has_as_many_cells_each_code_cell_pass(tiny_notebook) -> None:
+    original = nbformat.read(tiny_notebook, as_version=4)
+    floor = startup.floor_notebook(original)
+    assert [c.cell_type for c in floor.cells] == [c.cell_type for c in original.cells]
+    assert [c.source for c in floor.cells if c.cell_type == "code"] == ["pass", "pass"]
+    assert original.cells[1].source == "x = 1"  # the original is left alone
+
+
+def test_engine_kinds_are_told_apart_by_probing() -> None:
+    for name, (fuel, epochs) in compiling.KINDS.items():
+        assert compiling.engine_features(compiling.config_engine(fuel=fuel, epochs=epochs)) == name
+
+
+def test_the_arm_wraps_an_early_exit_in_try() -> None:
+    namespace = {"ExitCode": ExitCode, "stop": lambda: (_ for _ in ()).throw(ExitCode(1))}
+    exec(calls.for_arm("stop()", "exit"), namespace)  # no ExitCode escapes
+    assert calls.for_arm("f()", "normal") == "f()"
+
+
+def test_interleaved_samples_each_statement_once_per_round() -> None:
+    order: list[str] = []
+    samplers = {n: Sampler("pass", {}, min_time=0.0001, before=functools.partial(order.append, n)) for n in "ab"}
+    order.clear()
+    result = interleaved(samplers, 3)
+    assert order == ["a", "b"] * 3
+    assert {name: s.n for name, s in result.items()} == {"a": 3, "b": 3}
+
+
+def test_paired_ratio_divides_samples_of_the_same_round() -> None:
+    # A busy second round slows both alike: round by round the ratio stays 2, 2, 3.
+    a, b = summarize([2.0, 40.0, 6.0]), summarize([1.0, 20.0, 2.0])
+    assert paired_ratio(a, b) == 2.0
+    assert a.median / b.median == 3.0
+    assert paired_difference(a, b) == 4.0
+    assert paired_ratio(a, summarize([1.0, 3.0])) == 3.0  # not the same rounds: the medians' ratio
 
 
 def test_summarize() -> None:
@@ -18,52 +249,7 @@ def test_summarize() -> None:
         summarize([])
 
 
-def test_per_call_us_is_positive() -> None:
-    s = per_call_us_summary("x + 1", {"x": 1}, repeat=2, min_time=0.001)
-    assert 0 < s.min <= s.median
-
-
-def test_python_call_costs() -> None:
-    costs = calls.python_call_costs(repeat=1, min_time=0.001)
-    assert set(costs) == {"fast", "fallback", "func"}
-    for arms in costs.values():
-        assert set(arms) == {"normal", "exit"}
-        assert all(s.min > 0 for s in arms.values())
-
-
-def test_guard_costs() -> None:
-    costs = calls.guard_costs(repeat=1, min_time=0.001)
-    assert set(costs) == {"typed", "guarded"}
-    for arms in costs.values():
-        assert set(arms) == {"normal", "exit"}
-        assert all(s.min > 0 for s in arms.values())
-
-
-def test_guard_api_costs() -> None:
-    costs = calls.guard_api_costs(repeat=1, min_time=0.001)
-    assert set(costs) == {"plain", "guarded"}
-    for arms in costs.values():
-        assert set(arms) == {"normal", "exit"}
-        assert all(s.min > 0 for s in arms.values())
-
-
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH")
-def test_node_call_costs() -> None:
-    costs = calls.node_call_costs(repeat=1, min_time=0.001)
-    assert costs is not None and set(costs) == {"normal", "exit"}
-    assert all(s.min > 0 for s in costs.values())
-
-
 def test_node_missing_skips_the_row(monkeypatch) -> None:
-    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(calls.shutil, "which", lambda name: None)
     assert calls.node_call_costs(repeat=1) is None
     assert calls.node_version() is None
-
-
-@pytest.mark.parametrize("name", list(interrupts.LATENCY_ROWS))
-def test_interrupt_latencies(python_sigint_handler, name: str) -> None:
-    latencies = interrupts.LATENCY_ROWS[name](2)
-    if latencies is None:
-        pytest.skip("SIGINT needs the main thread and Python's own handler")
-    assert len(latencies) == 2
-    assert all(0 < t < interrupts.PATIENCE for t in latencies)
