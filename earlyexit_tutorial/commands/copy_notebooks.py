@@ -5,7 +5,7 @@
 The notebooks go into DIR, and the plain-wasmtime scripts they point to into
 DIR/examples/ (notebook 03 sends you to examples/stop_a_guest.py, for one).
 It writes only inside DIR, and all or nothing: every destination is checked before
-anything is written, each notebook goes to a temporary file in DIR first and is then
+anything is written, each file goes to a temporary file beside its place first and is then
 renamed into place, and a failure half-way puts back what was there.
 """
 
@@ -104,7 +104,9 @@ def copy_notebooks(folder: str | os.PathLike[str], *, overwrite: bool = False) -
         return _write_all(target, sources, replaced)
     except BaseException:
         if made_examples:  # all or nothing: the folder made for the scripts goes too
-            with _suppress_os_error():
+            from contextlib import suppress  # only on the error path, not at the command's start
+
+            with suppress(OSError):
                 os.rmdir(target / EXAMPLES)
         raise
 
@@ -118,12 +120,6 @@ def _check_examples_folder(examples: Path) -> None:
             f"{display_path(examples)} is not a folder of its own (a file or a link): nothing copied "
             "(move it away, or choose another folder)"
         )
-
-
-def _suppress_os_error():
-    from contextlib import suppress  # only on the error path, not at the command's start
-
-    return suppress(OSError)
 
 
 def _check_folder(target: Path) -> None:
@@ -174,8 +170,8 @@ def _check_destinations(target: Path, names: list[str], overwrite: bool) -> set[
 
 def _write_all(target: Path, sources: dict[str, Traversable], replaced: set[str]) -> list[Path]:
     """Write every file to a temporary file next to its place, then rename each into place; all or nothing."""
-    temporary: dict[str, str] = {}  # notebook name -> its new content, not in place yet
-    moved_aside: dict[str, str] = {}  # notebook name -> what was there before, until all are in place
+    temporary: dict[str, str] = {}  # a file's name in the copy -> its new content, not in place yet
+    moved_aside: dict[str, str] = {}  # a file's name in the copy -> what was there before, until all are in place
     placed: list[str] = []
     try:
         for name, source in sources.items():
