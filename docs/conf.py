@@ -35,6 +35,9 @@ nb_execution_mode = "off"
 # Markdown outputs (notebook 01's cost table) are GitHub-flavoured, as JupyterLab renders them:
 # CommonMark alone would show a table as lines of pipes.
 nb_render_markdown_format = "gfm"
+# A cell that prints in several bursts (a timer, a flush) saves several stream outputs;
+# shown as they are, one print would be two or three boxes on the page.
+nb_merge_streams = True
 
 # Links such as [Words used here](#Words-used-here) work in JupyterLab, which gives a heading
 # the id of its text with spaces turned into "-"; the site gives its headings the same ids.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from earlyexit_tutorial.commands import copy_notebooks as command
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 FIRST, SECOND = (notebook.name for notebook in NOTEBOOKS[:2])
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+A_COPY = sorted([p.name for p in NOTEBOOKS] + ["examples"])  # what a copied folder holds
 
 needs_symlinks = pytest.mark.skipif(
     not hasattr(os, "symlink") or os.name == "nt", reason="needs symbolic links a test may create"
@@ -43,7 +46,7 @@ def test_a_link_at_a_notebooks_name_is_refused_and_force_replaces_the_link_never
     assert outside.read_text() == "not yours to overwrite"
     assert not (folder / FIRST).is_symlink()
     assert (folder / FIRST).read_bytes() == NOTEBOOKS[0].read_bytes()
-    assert sorted(listing(folder)) == [p.name for p in NOTEBOOKS]  # nothing left over
+    assert sorted(listing(folder)) == A_COPY  # nothing left over
 
 
 @needs_symlinks
@@ -131,7 +134,7 @@ def test_a_folder_given_as_a_link_is_followed_to_a_folder_and_refused_when_it_le
     real.mkdir()
     (tmp_path / "link").symlink_to(real)
     assert command.main([str(tmp_path / "link")]) == 0
-    assert sorted(p.name for p in real.iterdir()) == [p.name for p in NOTEBOOKS]
+    assert sorted(p.name for p in real.iterdir()) == A_COPY
     capsys.readouterr()
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     assert command.main([str(tmp_path / "dangling")]) == 2
@@ -182,3 +185,68 @@ def test_copied_notebooks_get_the_mode_a_plain_open_would_give(tmp_path: Path) -
         os.umask(previous)
     modes = {path.name: path.stat().st_mode & 0o777 for path in (tmp_path / "d").glob("*.ipynb")}
     assert modes and set(modes.values()) == {0o644}, modes  # not mkstemp's private 0600
+
+
+# --- the examples travel with the notebooks ------------------------------------------------
+
+
+def test_the_scripts_the_notebooks_point_to_are_copied_into_examples(tmp_path, capsys):
+    assert command.main([str(tmp_path / "d")]) == 0
+    copied = tmp_path / "d" / "examples"
+    assert sorted(p.name for p in copied.iterdir()) == [p.name for p in EXAMPLES]
+    for source in EXAMPLES:
+        assert (copied / source.name).read_bytes() == source.read_bytes()
+    out = capsys.readouterr().out
+    assert f"and the plain-wasmtime scripts into {copied}:" in out
+    assert "  stop_a_guest.py\n" in out
+
+
+def test_every_examples_path_a_notebook_names_is_in_the_copy(tmp_path):
+    command.copy_notebooks(tmp_path)
+    named = set()
+    for notebook in NOTEBOOKS:
+        # Not wasmtime-py's own examples/hello.py, which the references name as theirs.
+        text = notebook.read_text(encoding="utf-8")
+        named |= set(re.findall(r"(?<!wasmtime-py's `)examples/[a-z_]+\.py", text))
+    assert named  # notebook 03 points to one
+    assert all((tmp_path / path).is_file() for path in named), named
+
+
+def test_a_script_already_there_is_refused_like_a_notebook(tmp_path, capsys):
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "early_exit.py").write_text("my own edits")
+    assert command.main([str(tmp_path)]) == 2
+    assert "already holds examples/early_exit.py: nothing copied" in capsys.readouterr().err
+    assert not (tmp_path / FIRST).exists()
+    assert command.main([str(tmp_path), "--force"]) == 0
+    assert (tmp_path / "examples" / "early_exit.py").read_bytes() == EXAMPLES[0].read_bytes()
+
+
+def test_a_file_named_examples_stops_the_copy_before_anything_is_written(tmp_path, capsys):
+    (tmp_path / "examples").write_text("not a folder")
+    assert command.main([str(tmp_path), "--force"]) == 2
+    assert "examples is not a folder of its own" in capsys.readouterr().err
+    assert listing(tmp_path) == {"examples": b"not a folder"}
+
+
+@needs_symlinks
+def test_an_examples_link_is_never_written_through(tmp_path, capsys):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "examples").symlink_to(outside)
+    assert command.main([str(folder), "--force"]) == 2
+    assert list(outside.iterdir()) == []
+    assert sorted(listing(folder)) == ["examples"]
+
+
+def test_a_failed_copy_takes_away_the_examples_folder_it_made(tmp_path, monkeypatch):
+    import errno
+
+    def full(target, name, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(command, "_write_temporary", full)
+    assert command.main([str(tmp_path)]) == 2
+    assert list(tmp_path.iterdir()) == []

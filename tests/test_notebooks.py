@@ -184,10 +184,13 @@ def heading_ids(path: Path) -> set[str]:
 def test_answer_cells_are_folded_in_jupyterlab_and_on_the_site(path):
     cells = [c for c in load(path)["cells"] if c["cell_type"] == "code"]
     answers = [c for c in cells if "".join(c["source"]).startswith(ANSWER_MARKERS)]
-    folded = [c for c in cells if "hide-input" in c.get("metadata", {}).get("tags", [])]
+    folded = [c for c in cells if "hide-cell" in c.get("metadata", {}).get("tags", [])]
     assert answers == folded
     for cell in folded:
-        assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, "".join(cell["source"])[:80]
+        # An answer's output gives it away as much as its code: both are folded, in JupyterLab and on the site.
+        hidden = cell["metadata"].get("jupyter", {})
+        assert hidden.get("source_hidden") is hidden.get("outputs_hidden") is True, "".join(cell["source"])[:80]
+        assert "hide-input" not in cell["metadata"]["tags"], "hide-cell folds code and output under one toggle"
 
 
 def test_notebook_01_folds_its_worked_solution_and_its_self_check_answers():

@@ -90,6 +90,6 @@ def test_the_notebook_ships_the_self_check_with_blanks_and_the_answers_folded():
     assert len(checks) == 1 and checks[0].count(": ...,") == len(RIGHT), checks
     answers = [c for c in cells if "check_answers({" in "".join(c["source"])]
     assert len(answers) == 1
-    assert "hide-input" in answers[0]["metadata"]["tags"]
-    assert answers[0]["metadata"]["jupyter"]["source_hidden"] is True
+    assert "hide-cell" in answers[0]["metadata"]["tags"]
+    assert answers[0]["metadata"]["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
     assert "5 of 5 right." in "".join(answers[0]["outputs"][0]["text"])

@@ -175,19 +175,51 @@ def test_the_cost_table_renders_as_an_html_table(site):
     assert "Func.__call__" in cost[0] and cost[0].count("<tr") >= 9
 
 
-def test_the_worked_solution_and_the_self_check_answers_are_folded(site):
+def test_the_worked_solution_and_the_self_check_answers_are_folded_with_their_outputs(site):
     html = _html(site / "notebooks" / "01-early-exit.html")
     folded = re.findall(r"<details[^>]*\bhide\b[^>]*>.*?</details>", html, flags=re.DOTALL)
-    for marker in ("WORKED SOLUTION", "THE ANSWERS"):
-        assert sum(marker in block for block in folded) == 1, f"{marker} is not inside a folded block"
-    # The outputs stay visible: only the code is folded.
-    assert "all 19 cases pass" in html.split("WORKED SOLUTION", 1)[1].split("</details>", 1)[1]
+    # An answer's output gives it away as much as its code: the checker's verdict is folded with it.
+    for marker, verdict in (("WORKED SOLUTION", "all 19 cases pass"), ("THE ANSWERS", "5 of 5 right.")):
+        assert sum(marker in block and verdict in block for block in folded) == 1, f"{marker} is not folded whole"
+        assert html.count(verdict) == 1, f"{verdict!r} shows outside its folded block"
 
 
 def test_every_notebook_is_a_page_listed_on_the_landing_page(site):
     links = read_page(site / "index.html").links
     for notebook in NOTEBOOKS:
         assert f"notebooks/{notebook.stem}.html" in links, f"{notebook.name} is not listed on the landing page"
+
+
+def test_what_you_will_learn_names_and_links_every_notebook(site):
+    html = _html(site / "index.html")
+    learn = html.split('id="what-you-will-learn"', 1)[1].split("<section", 1)[0]
+    for number, notebook in enumerate(NOTEBOOKS, start=1):
+        assert f'href="notebooks/{notebook.stem}.html"' in learn, f"{notebook.name} is not in What you will learn"
+        assert f"Notebook {number}," in learn
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_only_a_page_with_panels_says_its_panels_show_their_saved_state(site, notebook):
+    text = read_page(site / "notebooks" / f"{notebook.stem}.html").text
+    assert ("The panels on this page show the state they were saved with" in text) == (notebook in WITH_WIDGETS)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_picture_says_what_it_shows(site, notebook):
+    html = _html(site / "notebooks" / f"{notebook.stem}.html")
+    for tag in re.findall(r"<img\b[^>]*>", html):
+        alt = re.search(r'\balt="([^"]*)"', tag)
+        assert alt and len(alt[1].split()) >= 5, tag  # a sentence, not a file name
+        assert not re.fullmatch(r"[0-9a-f]{64}(\.\w+)?", alt[1]), tag
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_cells_printed_text_is_one_box(site, notebook):
+    # A cell that printed in bursts saved several stream outputs; the page merges them (nb_merge_streams).
+    html = _html(site / "notebooks" / f"{notebook.stem}.html")
+    for output in html.split('<div class="cell_output docutils container">')[1:]:
+        output = output.split('<div class="cell', 1)[0]
+        assert output.count('class="output stream') <= 1, output[:300]
 
 
 def test_the_landing_page_and_notebook_01_link_to_wasmers_guide(site):

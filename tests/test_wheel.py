@@ -15,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 # What a pip user adds to run the notebooks' checks. The wheel is installed as the README says,
 # with its `lab` extra: notebook 03 compiles C with ziglang.
 CHECK_TOOLS = ["pytest>=8", "nbval>=0.11", "ipykernel>=6.29"]
@@ -141,6 +142,12 @@ def test_make_wheel_leaves_out_a_module_left_in_build_by_an_earlier_build(tmp_pa
     assert "earlyexit_tutorial/__init__.py" in names
 
 
+def test_the_wheel_holds_the_examples_the_notebooks_point_to(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        for script in EXAMPLES:
+            assert archive.read(f"earlyexit_tutorial/tutorial_examples/{script.name}") == script.read_bytes()
+
+
 def test_copied_notebooks_pass_strict_nbval_in_the_fresh_environment(venv, tmp_path):
     where = _run(
         [venv / "bin" / "python", "-c", "import earlyexit_tutorial; print(earlyexit_tutorial.__file__)"], cwd=tmp_path
@@ -151,7 +158,8 @@ def test_copied_notebooks_pass_strict_nbval_in_the_fresh_environment(venv, tmp_p
     assert done.returncode == 0, done.stderr
     assert "jupyter lab 01-early-exit.ipynb" in done.stdout
     folder = tmp_path / "class"
-    assert sorted(p.name for p in folder.iterdir()) == [p.name for p in NOTEBOOKS]
+    assert sorted(p.name for p in folder.iterdir()) == sorted([p.name for p in NOTEBOOKS] + ["examples"])
+    assert sorted(p.name for p in (folder / "examples").iterdir()) == [p.name for p in EXAMPLES]
 
     again = _run([venv / "bin" / "python", "-m", "earlyexit_tutorial.commands.copy_notebooks", "class"], cwd=tmp_path)
     assert again.returncode == 2 and "nothing copied" in again.stderr

@@ -8,6 +8,7 @@ outputs they were committed with: nothing is executed.
 from __future__ import annotations
 
 import filecmp
+import json
 import shutil
 from pathlib import Path
 from urllib.parse import quote
@@ -15,9 +16,14 @@ from urllib.parse import quote
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
 
 PAGES_DIR = "notebooks"  # the pages' folder, in the Sphinx source tree and on the site
 BINDER = "https://mybinder.org/v2/gh"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+LANDING = "index"
 
 
 def jupyterlab_heading_id(title: str) -> str:
@@ -29,6 +35,12 @@ def binder_url(repository: str, notebook: str, ref: str = "HEAD") -> str:
     """A Binder link that opens `notebook` (a path in the repository) in JupyterLab."""
     owner_and_name = repository.removeprefix("https://github.com/").strip("/")
     return f"{BINDER}/{owner_and_name}/{ref}?urlpath={quote('lab/tree/' + notebook, safe='/')}"
+
+
+def has_panels(notebook: Path) -> bool:
+    """Whether a notebook shows widget panels (an output that is a widget's view)."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    return any(WIDGET_VIEW in output.get("data", {}) for cell in cells for output in cell.get("outputs", []))
 
 
 def _notebooks_source(app: Sphinx) -> Path:
@@ -59,10 +71,13 @@ def _add_links(app: Sphinx, doctree: nodes.document) -> None:
     )
     para += nodes.Text(" · ")
     para += nodes.reference("", "Download the notebook", refuri=name)
-    para += nodes.Text(
-        ". The panels on this page show the state they were saved with; "
-        "to press their buttons, run the notebook in JupyterLab."
-    )
+    if has_panels(_notebooks_source(app) / name):
+        para += nodes.Text(
+            ". The panels on this page show the state they were saved with; "
+            "to press their buttons, run the notebook in JupyterLab."
+        )
+    else:
+        para += nodes.Text(".")
     top = next(iter(doctree.findall(nodes.section)), None)
     if top is None:
         doctree.insert(0, para)
@@ -88,6 +103,23 @@ class DropRuleUnderTitle(SphinxTransform):
                 section.remove(children[1])
 
 
+def _check_landing_names_every_notebook(app: Sphinx, doctree: nodes.document) -> None:
+    # "What you will learn" is written by hand; a new notebook missing from it is a warning
+    # (an error under -W), so the landing cannot fall behind the notebooks folder.
+    if app.env.docname != LANDING:
+        return
+    text = doctree.astext()
+    for notebook in sorted(_notebooks_source(app).glob("*.ipynb")):
+        number = int(notebook.name.split("-", 1)[0]) if notebook.name[:2].isdigit() else notebook.stem
+        if f"Notebook {number}," not in text:
+            logger.warning(
+                "the landing page's 'What you will learn' has no line for %s ('Notebook %s, ...')",
+                notebook.name,
+                number,
+                location=LANDING,
+            )
+
+
 def _copy_notebooks_out(app: Sphinx, exception) -> None:
     # The download links point next to each page: the committed notebook, as is.
     if exception is None and app.builder.format == "html":
@@ -103,5 +135,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _copy_notebooks_in)
     app.add_transform(DropRuleUnderTitle)
     app.connect("doctree-read", _add_links)
+    app.connect("doctree-read", _check_landing_names_every_notebook)
     app.connect("build-finished", _copy_notebooks_out)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

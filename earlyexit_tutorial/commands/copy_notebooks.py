@@ -2,8 +2,10 @@
 
     earlyexit-tutorial-notebooks DIR     (or: python -m earlyexit_tutorial.commands.copy_notebooks DIR)
 
+The notebooks go into DIR, and the plain-wasmtime scripts they point to into
+DIR/examples/ (notebook 03 sends you to examples/stop_a_guest.py, for one).
 It writes only inside DIR, and all or nothing: every destination is checked before
-anything is written, each notebook goes to a temporary file in DIR first and is then
+anything is written, each file goes to a temporary file beside its place first and is then
 renamed into place, and a failure half-way puts back what was there.
 """
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 
 DEFAULT_FOLDER = "earlyexit-tutorial"
 FIRST_NOTEBOOK = "01-early-exit.ipynb"
+EXAMPLES = "examples"  # the scripts' folder, in the repository and in the copy
 PROG = "earlyexit-tutorial-notebooks"
 
 # Exit statuses, as for `earlyexit-tutorial`: 0 done, 2 nothing copied (bad folder, or it would overwrite).
@@ -40,24 +43,43 @@ class NotebooksExist(FileExistsError):
 
 def notebook_sources() -> list[Traversable]:
     """The tutorial's notebooks, in reading order."""
+    return _shipped("tutorial_notebooks", "notebooks", ".ipynb")
+
+
+def example_sources() -> list[Traversable]:
+    """The plain-wasmtime scripts of the repository's examples/ folder, by name."""
+    return _shipped("tutorial_examples", EXAMPLES, ".py")
+
+
+def _shipped(package_folder: str, repository_folder: str, suffix: str) -> list[Traversable]:
+    """The files ending in `suffix` that the wheel keeps in `package_folder`, or a checkout in `repository_folder`."""
     from importlib.resources import files
     from pathlib import Path
 
     # A wheel carries them in the package; a source checkout (an editable
-    # install) has them only in the repository's notebooks/ folder.
-    shipped = files("earlyexit_tutorial") / "tutorial_notebooks"
-    folder: Traversable = shipped if shipped.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
+    # install) has them only in the repository's own folder.
+    shipped = files("earlyexit_tutorial") / package_folder
+    folder: Traversable = shipped if shipped.is_dir() else Path(__file__).resolve().parents[2] / repository_folder
     found = sorted(
-        (item for item in folder.iterdir() if item.name.endswith(".ipynb")) if folder.is_dir() else (),
+        (item for item in folder.iterdir() if item.name.endswith(suffix)) if folder.is_dir() else (),
         key=lambda item: item.name,
     )
     if not found:
-        raise FileNotFoundError(f"no notebooks found in {folder}: reinstall earlyexit-tutorial")
+        raise FileNotFoundError(f"no {repository_folder} found in {folder}: reinstall earlyexit-tutorial")
     return found
 
 
+def tutorial_files() -> dict[str, Traversable]:
+    """What a copy holds: each file's name in the folder ("examples/..." for a script) and its source."""
+    named = {source.name: source for source in notebook_sources()}
+    named.update({f"{EXAMPLES}/{source.name}": source for source in example_sources()})
+    return named
+
+
 def copy_notebooks(folder: str | os.PathLike[str], *, overwrite: bool = False) -> list[Path]:
-    """Copy the tutorial's notebooks into `folder` (created if missing) and return the new files.
+    """Copy the tutorial's notebooks into `folder` (created if missing), its scripts into `folder`/examples.
+
+    Returns the new files, the notebooks first.
 
     Nothing is written outside `folder`: a symbolic link at a notebook's name is a clash like a
     file, and `overwrite` replaces the link itself, never the file it points to. `folder` itself
@@ -72,10 +94,32 @@ def copy_notebooks(folder: str | os.PathLike[str], *, overwrite: bool = False) -
         raise ValueError("the folder name is empty: give the folder to copy the notebooks into")
     target = Path(folder)
     _check_folder(target)
-    sources = notebook_sources()
-    replaced = _check_destinations(target, [source.name for source in sources], overwrite)
+    _check_examples_folder(target / EXAMPLES)
+    sources = tutorial_files()
+    replaced = _check_destinations(target, list(sources), overwrite)
     target.mkdir(parents=True, exist_ok=True)
-    return _write_all(target, sources, replaced)
+    made_examples = not os.path.lexists(target / EXAMPLES)
+    (target / EXAMPLES).mkdir(exist_ok=True)
+    try:
+        return _write_all(target, sources, replaced)
+    except BaseException:
+        if made_examples:  # all or nothing: the folder made for the scripts goes too
+            from contextlib import suppress  # only on the error path, not at the command's start
+
+            with suppress(OSError):
+                os.rmdir(target / EXAMPLES)
+        raise
+
+
+def _check_examples_folder(examples: Path) -> None:
+    """Refuse an examples/ that is a file or a link: the scripts are written only into a real folder inside."""
+    from .._support.printable import display_path
+
+    if os.path.islink(examples) or (os.path.lexists(examples) and not examples.is_dir()):
+        raise NotADirectoryError(
+            f"{display_path(examples)} is not a folder of its own (a file or a link): nothing copied "
+            "(move it away, or choose another folder)"
+        )
 
 
 def _check_folder(target: Path) -> None:
@@ -124,14 +168,14 @@ def _check_destinations(target: Path, names: list[str], overwrite: bool) -> set[
     return set(clashes)
 
 
-def _write_all(target: Path, sources: list[Traversable], replaced: set[str]) -> list[Path]:
-    """Write every notebook to a temporary file in `target`, then rename each into place; all or nothing."""
-    temporary: dict[str, str] = {}  # notebook name -> its new content, not in place yet
-    moved_aside: dict[str, str] = {}  # notebook name -> what was there before, until all are in place
+def _write_all(target: Path, sources: dict[str, Traversable], replaced: set[str]) -> list[Path]:
+    """Write every file to a temporary file next to its place, then rename each into place; all or nothing."""
+    temporary: dict[str, str] = {}  # a file's name in the copy -> its new content, not in place yet
+    moved_aside: dict[str, str] = {}  # a file's name in the copy -> what was there before, until all are in place
     placed: list[str] = []
     try:
-        for source in sources:
-            temporary[source.name] = _write_temporary(target, source.name, source.read_bytes())
+        for name, source in sources.items():
+            temporary[name] = _write_temporary(target, name, source.read_bytes())
         for name, path in temporary.items():
             destination = os.fspath(target / name)
             if name in replaced:
@@ -144,15 +188,16 @@ def _write_all(target: Path, sources: list[Traversable], replaced: set[str]) -> 
         raise
     for old in moved_aside.values():
         _remove(old)
-    return [target / source.name for source in sources]
+    return [target / name for name in sources]
 
 
 def _write_temporary(target: Path, name: str, data: bytes) -> str:
-    """Write `data` to a new file in `target` (never through a link) and return its path."""
+    """Write `data` to a new file next to `target`/`name` (never through a link) and return its path."""
     import tempfile
 
+    folder, _, base = name.rpartition("/")
     # mkstemp creates the file with O_EXCL: it never opens an existing file or follows a link.
-    fd, path = tempfile.mkstemp(dir=target, prefix=f".{name}.", suffix=".tmp")
+    fd, path = tempfile.mkstemp(dir=target / folder, prefix=f".{base}.", suffix=".tmp")
     try:
         with open(fd, "wb") as file:
             file.write(data)
@@ -173,10 +218,11 @@ def _new_file_mode() -> int:
 
 
 def _move_aside(destination: str, target: Path, name: str) -> str:
-    """Rename what is at `destination` (a file or a link) to a free name in `target`, and return that name."""
+    """Rename what is at `destination` (a file or a link) to a free name beside it, and return that name."""
     import tempfile
 
-    fd, aside = tempfile.mkstemp(dir=target, prefix=f".{name}.", suffix=".old")  # reserves a free name
+    folder, _, base = name.rpartition("/")
+    fd, aside = tempfile.mkstemp(dir=target / folder, prefix=f".{base}.", suffix=".old")  # reserves a free name
     os.close(fd)
     try:
         os.replace(destination, aside)  # moves the link itself, not what it points to
@@ -262,8 +308,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as error:  # an existing notebook, a file in the way, no permission, a full disk
         say(f"{PROG}: {printable(str(error))}")
         return REFUSED
-    print(f"Copied {len(copied)} notebooks into {display_path(args.folder)}:")
-    for path in copied:
+    notebooks = [path for path in copied if path.suffix == ".ipynb"]
+    print(f"Copied {len(notebooks)} notebooks into {display_path(args.folder)}:")
+    for path in notebooks:
+        print(f"  {path.name}")
+    print(f"and the plain-wasmtime scripts into {display_path(os.path.join(args.folder, EXAMPLES))}:")
+    for path in copied[len(notebooks) :]:
         print(f"  {path.name}")
     print("Open the first one in JupyterLab:")
     print(f"  {cd_line(args.folder)}")

@@ -93,7 +93,7 @@ class OtherError(_Record):
 
 
 class Interrupted(_Record):
-    """The host stopped the guest from outside: deadline, Stop button, kernel interrupt or fuel."""
+    """The host stopped the guest from outside: its deadline, a Stop, a Ctrl-C (or ■ in JupyterLab) or fuel."""
 
     __slots__ = __match_args__ = ("reason", "error", "timeout", "fuel_consumed")
     _hidden = ("error",)

@@ -243,7 +243,9 @@ class GuardedCall:
         if error is None:  # it finished as it was stopped: still a stopped call, never "returned"
             error = self.stopped_error()
         if reason is Reason.FUEL:
-            return StopReport(reason, error, fuel_consumed=self.fuel - self.store.get_fuel())  # type: ignore[arg-type]
+            # The deadline applied too, whichever limit came first: the report carries both.
+            fuel_consumed = self.fuel - self.store.get_fuel()
+            return StopReport(reason, error, timeout=self.timeout, fuel_consumed=fuel_consumed)  # type: ignore[arg-type]
         return StopReport(reason, error, timeout=self.timeout)  # type: ignore[arg-type]
 
     def stopped_for(self, reason: Reason) -> None:

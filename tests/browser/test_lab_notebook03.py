@@ -52,7 +52,7 @@ def test_notebook_03_compiles_its_c_guest_and_shows_the_early_exit_and_the_half_
     assert [text.strip() for text in shown(page, stopped)] == [HALF_WRITTEN]
 
     # The package's cells: the learner's tick through Example, and the guard around a plain call.
-    example = index_of(all_cells, lambda source: "Example(wasm, imports=" in source)
+    example = index_of(all_cells, lambda source: 'Example(wasm, imports={"env": {"tick": tick}})' in source)
     expect(cell_at(page, example).locator(".jp-OutputArea-output").last).to_contain_text(BUDGET_WITH_EXAMPLE)
     guarded = index_of(all_cells, lambda source: "with guard(" in source)
     expect(cell_at(page, guarded).locator(".jp-OutputArea-output").first).to_contain_text(GUARD_DEADLINE)

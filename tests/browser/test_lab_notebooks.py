@@ -140,14 +140,23 @@ def full_screenshot(page, name: str) -> None:
 def test_notebook_01_run_all_then_the_run_panel(page, lab_server, sync_api):
     expect = sync_api.expect
     open_notebook(page, lab_server, NB01)
-    all_cells = run_all(page)
+    answers = ("# WORKED SOLUTION", "# THE ANSWERS")
 
-    # The worked solution and the self-check's answers are folded: their code hidden, their output shown.
-    for marker in ("# WORKED SOLUTION", "# THE ANSWERS"):
+    # On first open the worked solution and the self-check's answers are folded: their code, and their
+    # output (the checker's verdict gives the answer away too).
+    before = cells(page)
+    for marker in answers:
+        folded = cell_at(page, index_of(before, lambda source, marker=marker: source.startswith(marker)))
+        expect(folded.locator(".jp-InputPlaceholder")).to_be_visible()
+        # With code and output folded, JupyterLab shows the cell as one line: the code's placeholder.
+        expect(folded.locator(".jp-Cell-outputWrapper")).to_be_hidden()
+
+    all_cells = run_all(page)
+    # Running a cell shows its output again (JupyterLab's own rule); its code stays folded.
+    for marker in answers:
         folded = cell_at(page, index_of(all_cells, lambda source, marker=marker: source.startswith(marker)))
         expect(folded.locator(".jp-InputPlaceholder")).to_be_visible()
         expect(folded.locator(".jp-InputArea-editor")).to_be_hidden()
-        expect(folded.locator(".jp-OutputArea-output").first).to_be_visible()
 
     # A link to the glossary leads to its heading: the links name JupyterLab's own heading ids.
     heading = page.locator('[data-jupyter-id="Words-used-here"]')  # JupyterLab 4 keeps a heading's id here

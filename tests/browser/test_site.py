@@ -108,8 +108,11 @@ def test_notebook_01_page_works_offline(offline_page, site_url, sync_api):
     expect(solution).to_have_count(1)
     code = solution.locator("pre", has_text="WORKED SOLUTION")
     expect(code).to_be_hidden()
+    verdict = solution.locator(".cell_output", has_text="all 19 cases pass")
+    expect(verdict).to_be_hidden()  # the checker's verdict gives the answer away too
     solution.locator("summary").click()
     expect(code).to_be_visible()
+    expect(verdict).to_be_visible()
 
     # Every code cell has a copy button, from the site's own copy of sphinx-copybutton.
     first_cell = page.locator(".cell_input div.highlight").first
