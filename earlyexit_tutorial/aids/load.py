@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..guide.outcome import Interrupted, Outcome
-from .server import KINDS, SPIN_TIMEOUT, GuestServer, Request, describe, timed
+from .server import KINDS, SPIN_TIMEOUT, GuestServer, Request, describe_outcome, timed
 
 WORK_STEPS = 2_000_000  # loop steps of a `work` request: about a millisecond of wasm
 
@@ -32,7 +32,7 @@ class Served:
 
     @property
     def label(self) -> str:
-        return describe(self.outcome)
+        return describe_outcome(self.outcome)
 
     @property
     def cut_short(self) -> bool:

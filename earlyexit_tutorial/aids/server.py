@@ -83,7 +83,7 @@ class Request:
 
     @property
     def expected(self) -> str:
-        """The label of the outcome this request should have (see `describe`)."""
+        """The label of the outcome this request should have (see `describe_outcome`)."""
         if self.kind == "work":
             return f"returned {_i32(self.arg * (self.arg - 1) // 2)}"
         if self.kind == "exit":
@@ -161,7 +161,7 @@ class GuestServer:
         return guarded_outcome(outcome, call)
 
 
-def describe(outcome: Outcome) -> str:
+def describe_outcome(outcome: Outcome) -> str:
     """A few words for an outcome, the same on every run: "returned 8", "exited early 3", "stopped: deadline"."""
     if isinstance(outcome, Returned):
         return f"returned {outcome.value}"
@@ -183,7 +183,7 @@ def serve_in_process(kind: str, arg: int = 0) -> str:
     if _PROCESS_SERVER is None or _PROCESS_SERVER[0] != os.getpid():
         _PROCESS_SERVER = (os.getpid(), GuestServer())
     timeout = SPIN_TIMEOUT if kind == "spin" else DEFAULT_TIMEOUT
-    return describe(_PROCESS_SERVER[1].handle(Request(kind, arg, timeout=timeout)))
+    return describe_outcome(_PROCESS_SERVER[1].handle(Request(kind, arg, timeout=timeout)))
 
 
 def timed(handle: Callable[[Request], Outcome], request: Request) -> tuple[Outcome, float]:
