@@ -9,9 +9,11 @@ are measurements, different on every run.
 from __future__ import annotations
 
 import concurrent.futures
+import html
 import math
 import numbers
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -155,22 +157,48 @@ def run_load(
 
 
 def load_panel(requests: int = 400, *, threads: int = 4, looping: float = 0.05, growing: float = 0.1) -> LoadReport:
-    """Run a load test with a progress bar, then show its figures in a table; return its report."""
+    """Run a load test with a progress bar, then show its figures in a table; return its report.
+
+    The panel's "Run again" button runs the same load once more, in the background.
+    """
     import ipywidgets
     from IPython.display import display
 
-    todo = plan(requests, looping=looping, growing=growing)
-    bar = ipywidgets.IntProgress(value=0, min=0, max=len(todo), description="served")
+    # The values checked before anything is shown.
+    threads, _ = _count("threads", threads), plan(requests, looping=looping, growing=growing)
+    bar = ipywidgets.IntProgress(value=0, min=0, max=requests, description="served")
     table = ipywidgets.HTML()
-    display(ipywidgets.VBox([bar, table]))
-    step = max(1, len(todo) // 50)  # about fifty updates: each one is a message to the front end
+    again = ipywidgets.Button(description="Run again", icon="redo", disabled=True)
+    display(ipywidgets.VBox([bar, table, again]))
 
-    def show(done: int, total: int) -> None:
-        if done % step == 0 or done == total:
-            bar.value = done
+    def one_run() -> LoadReport:
+        todo = plan(requests, looping=looping, growing=growing)
+        step = max(1, len(todo) // 50)  # about fifty updates: each one is a message to the front end
 
-    report = run_load(todo, threads=threads, progress=show)
-    table.value = report.table_html()
+        def show(done: int, total: int) -> None:
+            if done % step == 0 or done == total:
+                bar.value = done
+
+        bar.value = 0
+        report = run_load(todo, threads=threads, progress=show)
+        table.value = report.table_html()
+        return report
+
+    def run_again_in_background() -> None:
+        try:
+            one_run()
+        except Exception as error:  # shown in the panel: a background thread has no cell to show it in
+            table.value = html.escape(f"the load run failed: {type(error).__name__}: {error}")
+        finally:
+            again.disabled = False
+
+    def on_click(button: object) -> None:
+        again.disabled = True
+        threading.Thread(target=run_again_in_background, daemon=True).start()
+
+    again.on_click(on_click)
+    report = one_run()
+    again.disabled = False
     return report
 
 
@@ -185,6 +213,7 @@ def _count(name: str, value: object) -> int:
 def _share(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number from 0 to 1, got {type(value).__name__}")
-    if not 0 <= value <= 1:
+    share = float(value)
+    if not 0 <= share <= 1:  # also refuses nan
         raise ValueError(f"{name} must be from 0 to 1, got {value}")
-    return float(value)
+    return share
