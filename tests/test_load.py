@@ -215,3 +215,23 @@ def test_the_panel_refuses_a_bad_value_before_it_shows_anything(monkeypatch) -> 
     with pytest.raises(ValueError, match="threads must be at least 1, got 0"):
         load_panel(10, threads=0)
     assert shown == []
+
+
+def test_the_load_benchmark_prints_its_figures_and_meets_its_targets(capsys) -> None:
+    from benchmarks import load as load_benchmark
+
+    status = load_benchmark.main(["--quick", "--requests", "60", "--threads", "3"])
+    printed = capsys.readouterr().out
+    for what in ("throughput", "p50 latency", "p99 latency", "wrong outcomes", "calls cut short by a neighbour"):
+        assert what in printed
+    assert "requests                        60" in printed
+    assert status == 0, printed
+
+
+def test_the_load_benchmark_refuses_a_bad_flag_with_one_line(capsys) -> None:
+    from benchmarks import load as load_benchmark
+
+    with pytest.raises(SystemExit) as exit_:
+        load_benchmark.main(["--looping", "2"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].endswith("looping must be from 0 to 1, got 2.0")
