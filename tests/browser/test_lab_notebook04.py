@@ -14,7 +14,16 @@ import os
 
 import pytest
 
-from .test_lab_notebooks import cell_at, full_screenshot, index_of, open_notebook, problems, run_all, scroll_to_top
+from .test_lab_notebooks import (
+    WIDGET_TIMEOUT,
+    cell_at,
+    full_screenshot,
+    index_of,
+    open_notebook,
+    problems,
+    run_all,
+    scroll_to_top,
+)
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="as the other notebooks' browser tests")
 
@@ -53,11 +62,17 @@ def test_notebook_04_serves_its_requests_and_shows_the_load_run(page, lab_server
 
     # The live load run: the bar full, the table filled in, the counts that must be zero.
     panel_cell = cell_at(page, index_of(all_cells, lambda source: source.startswith("report = load_panel(")))
-    bar = panel_cell.locator(".widget-progress")
+    bar = panel_cell.locator(".widget-hprogress .progress-bar")
     expect(bar).to_be_visible()
+    assert bar.evaluate("(node) => node.style.width") == "100%"  # every request served
     table = panel_cell.locator(".widget-html")
     expect(table).to_contain_text("p99 latency")
     expect(table).to_contain_text("calls cut short by a neighbour")
+    # "Run again" runs the same load in the background: the table fills in anew (its timings differ).
+    before = table.inner_text()
+    panel_cell.locator(".widget-button", has_text="Run again").click()
+    expect(table).not_to_have_text(before, timeout=WIDGET_TIMEOUT)
+    expect(table).to_contain_text("wrong outcomes")
     counts = index_of(all_cells, lambda source: source == "print(report.counts())")
     assert "wrong outcomes: 0\ncalls cut short by a neighbour: 0" in shown(page, counts)
 
