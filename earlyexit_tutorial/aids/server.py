@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from typing import cast
 
 import wasmtime
 
@@ -139,8 +140,7 @@ class GuestServer:
         """Serve one request: a new store, the call under its own guard, the outcome from this thread's record."""
         store = wasmtime.Store(self.engine)
         store.set_limits(memory_size=MEMORY_LIMIT_PAGES * PAGE)
-        func = self.linker.instantiate(store, self.module).exports(store)[request.kind]
-        assert isinstance(func, wasmtime.Func)
+        func = cast(wasmtime.Func, self.linker.instantiate(store, self.module).exports(store)[request.kind])
         call = guard(store, timeout=request.timeout)
         request._attach(call)
         self._raised.error = None
