@@ -104,6 +104,12 @@ def test_a_percentile_is_a_measured_latency_of_the_requests_that_do_not_loop() -
     assert report.throughput == 5.0
 
 
+def test_a_load_of_nothing_but_looping_guests_has_no_latency_and_says_so(server) -> None:
+    report = run_load(load.plan(4, looping=1, growing=0), threads=4, server=server)
+    assert report.count("spin") == (4, 4)
+    assert dict(report.rows())["p99 latency"] == "n/a"
+
+
 def test_a_load_run_gives_every_request_its_own_outcome_and_cuts_none_short() -> None:
     report = run_load(load.plan(400, looping=0.05, growing=0.1), threads=4)
     wrong = [(s.request, s.label) for s in report.served if s.label != s.request.expected]

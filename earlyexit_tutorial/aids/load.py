@@ -76,6 +76,8 @@ class LoadReport:
     def latency(self, percent: float) -> float:
         """The `percent`th percentile latency, in seconds, of the requests that do not loop (nearest rank)."""
         times = sorted(s.seconds for s in self.served if s.request.kind != "spin")
+        if not times:  # every request looped: no latency to speak of
+            return math.nan
         return times[min(len(times) - 1, max(0, math.ceil(percent / 100 * len(times)) - 1))]
 
     def counts(self) -> str:
@@ -97,8 +99,8 @@ class LoadReport:
             ("threads", str(self.threads)),
             ("requests", str(len(self.served))),
             ("throughput", f"{self.throughput:,.0f} requests/s"),
-            ("p50 latency", f"{self.latency(50) * 1e3:.2f} ms"),
-            ("p99 latency", f"{self.latency(99) * 1e3:.2f} ms"),
+            ("p50 latency", _ms(self.latency(50))),
+            ("p99 latency", _ms(self.latency(99))),
             ("wrong outcomes", str(self.wrong)),
             ("calls cut short by a neighbour", str(self.cut_short)),
         ]
@@ -109,6 +111,10 @@ class LoadReport:
             f"<tr><td>{what}</td><td style='text-align:right'>{value}</td></tr>" for what, value in self.rows()
         )
         return f"<table><thead><tr><th>what</th><th>measured</th></tr></thead><tbody>{cells}</tbody></table>"
+
+
+def _ms(seconds: float) -> str:
+    return "n/a" if math.isnan(seconds) else f"{seconds * 1e3:.2f} ms"
 
 
 def plan(requests: int, *, looping: float = 0.05, growing: float = 0.1, seed: int = 0) -> list[Request]:
