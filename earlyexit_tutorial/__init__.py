@@ -19,6 +19,12 @@ _LAZY = {
     "check_answers": "aids.selfcheck",
     "show_source": "aids.source",
     "show_wat": "aids.source",
+    "GuestServer": "aids.server",
+    "Request": "aids.server",
+    "describe_outcome": "aids.server",
+    "serve_in_process": "aids.server",
+    "load_panel": "aids.load",
+    "run_load": "aids.load",
     "wasi_exit": "aids.wasi_exit",
     "run_panel": "aids.widgets",
     "stop_panel": "aids.widgets",
@@ -61,7 +67,9 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__
     from .aids.diagram import call_diagram
     from .aids.endless import LOOPING_WAT
     from .aids.exercise import check_exercise
+    from .aids.load import load_panel, run_load
     from .aids.selfcheck import check_answers
+    from .aids.server import GuestServer, Request, describe_outcome, serve_in_process
     from .aids.source import show_source, show_wat
     from .aids.wasi_exit import wasi_exit
     from .aids.widgets import run_panel, stop_panel

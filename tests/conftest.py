@@ -42,6 +42,9 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/test_properties.py": ("slow",),
     "tests/test_collect.py": ("slow",),
     "tests/test_memory.py": ("slow",),
+    # Notebook 04's server: neighbours of a second of wasm each, and pools of worker processes.
+    "tests/test_load.py::test_a_request_stopped_next_to_running_neighbours_ends_alone": ("slow",),
+    "tests/test_load.py::test_a_process_pool_serves_requests_within_seconds": ("slow",),
     "tests/test_guard.py::test_ctrl_c_at_random_moments_always_ends_the_call_cleanly": ("slow",),
     "tests/test_guard.py::test_ctrl_c_during_a_start_function_through_the_command_line": ("slow",),
     "tests/test_cli.py::test_ctrl_c_at_any_moment_of_start_up_is_one_line_or_nothing": ("slow",),
