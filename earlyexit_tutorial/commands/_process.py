@@ -15,10 +15,11 @@ if TYPE_CHECKING:
 
     Main = Callable[[Sequence[str] | None], int]
 
-# The statuses every command shares: 1 a fault that no input should reach, 74 the output could not
-# be written (a full disk: EX_IOERR of sysexits.h), and 130 and 141 as a shell reports a tool ended
-# by SIGINT (Ctrl-C) or SIGPIPE (the reader of our output went away).
-UNEXPECTED, OUTPUT_FAILED, CTRL_C, CLOSED_PIPE = 1, 74, 130, 141
+# The statuses every command shares: 1 a fault that no input should reach, 2 a command line that
+# makes no sense (argparse's own status), 74 the output could not be written (a full disk: EX_IOERR
+# of sysexits.h), and 130 and 141 as a shell reports a tool ended by SIGINT (Ctrl-C) or SIGPIPE
+# (the reader of our output went away).
+UNEXPECTED, BAD_INPUT, OUTPUT_FAILED, CTRL_C, CLOSED_PIPE = 1, 2, 74, 130, 141
 
 
 def run(main: "Main", argv: "Sequence[str] | None" = None) -> int:

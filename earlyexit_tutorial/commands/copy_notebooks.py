@@ -222,7 +222,7 @@ def cd_line(folder: str, *, windows: bool = os.name == "nt") -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `earlyexit-tutorial-notebooks`."""
-    from .cli import OneLineParser, VersionAction
+    from ._parser import OneLineParser, VersionAction
 
     parser = OneLineParser(
         prog=PROG,
