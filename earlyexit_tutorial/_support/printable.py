@@ -39,7 +39,18 @@ def one_line(text: str, chars: int = NAME_CHARS) -> str:
     """`text` as one printable line of at most `chars` characters: the package's way to show outside text."""
     # Escapes only lengthen the text, so the first chars + 1 characters decide both what is shown
     # and whether it was cut: a name of a megabyte costs no more than one of a line.
-    return clip(printable(text[: chars + 1]), chars)
+    head = text[: chars + 1]
+    shown = printable(head)
+    if len(shown) <= chars and len(head) == len(text):
+        return shown
+    pieces, used = [], 0
+    for char in head:  # cut between characters, never inside an escape ("\x1" would mislead)
+        piece = printable(char)
+        if used + len(piece) > chars - 1:
+            break
+        pieces.append(piece)
+        used += len(piece)
+    return "".join(pieces) + "…"
 
 
 def listed(names: Iterable[str], shown: int = LISTED_NAMES) -> str:

@@ -211,9 +211,18 @@ def _status(outcome: "Outcome") -> int:
     return UNEXPECTED
 
 
+# How much of each traceback line --verbose shows: wasmtime's error text holds the module's names.
+TRACEBACK_LINE_CHARS = 1000
+
+
 def _traceback_if(verbose: bool) -> None:
     """The traceback of the error being handled, on stderr if asked for and if stderr is open."""
     if verbose and sys.stderr is not None:  # print_exc(file=None) would fall back to stdout
         import traceback
 
-        traceback.print_exc(file=sys.stderr)
+        from .._support.printable import one_line
+
+        # Line by line through one_line: a name from the module could clear the screen or split a line.
+        for line in traceback.format_exc().splitlines():
+            sys.stderr.write(one_line(line, TRACEBACK_LINE_CHARS) + "\n")
+        sys.stderr.flush()
