@@ -13,6 +13,7 @@ import wasmtime
 
 from .._support.compile_errors import compile_message
 from .._support.printable import clip, display_path, listed, one_line
+from .._support.wasm_types import find_unconvertible
 from .host import EARLY_EXIT, ImportKey, import_key, is_wasmtime_extern
 from .outcome import short_error
 from .signatures import EARLY_EXIT_SIGNATURE, RUN_SIGNATURE, describe, matches
@@ -166,7 +167,7 @@ def compile_module(engine: wasmtime.Engine, source: ModuleSource | wasmtime.Modu
         # A NUL cannot start WAT text either, and wasmtime's message would list bytes over many lines.
         raise ModuleError(f"{name} is not a WebAssembly binary: no \\0asm magic bytes at the start")
     try:
-        return wasmtime.Module(engine, data), name
+        module = wasmtime.Module(engine, data)
     except wasmtime.WasmtimeError as error:
         if data.startswith(WASM_MAGIC):
             raise ModuleError(compile_message(error, name)) from None
@@ -175,6 +176,27 @@ def compile_module(engine: wasmtime.Engine, source: ModuleSource | wasmtime.Modu
         except UnicodeDecodeError:
             raise ModuleError(f"{name} is neither a WebAssembly binary nor UTF-8 WAT text") from None
         raise ModuleError(compile_message(error, name, wat)) from None
+    # Before anything reads the module's types through wasmtime-py, which aborts on a v128.
+    _refuse_unconvertible(data, name)
+    return module, name
+
+
+def _refuse_unconvertible(data: bytes, name: str) -> None:
+    """Raise ModuleError if an import or export has a value type wasmtime-py cannot pass (a v128)."""
+    if not data.startswith(WASM_MAGIC):
+        if b"v128" not in data and b"ref" not in data:
+            return  # WAT text names every such type with one of these words: nothing to look for
+        data = bytes(wasmtime.wat2wasm(data))  # it compiled, so it converts
+    found = find_unconvertible(data)
+    if found is None:
+        return
+    cannot = f"wasmtime-py cannot pass a {found.bad} between Python and wasm"
+    if found.kind == "import":
+        raise ModuleError(f"{name} imports {dotted(*found.name)} as {found.type_text}, and {cannot}")
+    raise ModuleError(
+        f"{name} exports {one_line(found.name[0])} as {found.type_text}, and {cannot}: "
+        f"keep {found.bad} values inside the module"
+    )
 
 
 def _for_engine(engine: wasmtime.Engine, module: wasmtime.Module) -> wasmtime.Module:
