@@ -87,3 +87,10 @@ def test_a_language_that_could_end_the_fence_line_is_refused(language):
 def test_show_wat_refuses_what_is_not_text_with_a_type_error(value):
     with pytest.raises(TypeError, match="show_wat takes WAT text"):
         show_wat(value)
+
+
+def test_a_lone_surrogate_is_shown_as_its_escape_and_can_be_sent_as_utf8():
+    shown = show_wat("(module) ;; \udcff")
+    assert shown._repr_markdown_() == "```wat\n(module) ;; \\udcff\n```"
+    assert repr(shown) == "(module) ;; \\udcff"
+    shown._repr_markdown_().encode("utf-8")

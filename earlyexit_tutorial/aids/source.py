@@ -29,12 +29,18 @@ class Source:
         # Code stays code whatever it holds: a fence closes only on a line of at least as many
         # backticks, so one longer than every run in the text cannot be closed from inside it
         # (and JupyterLab renders what a live session shows as HTML, unsanitized).
-        longest = max((len(run) for run in _BACKTICKS.findall(self.text)), default=0)
+        text = self._shown()
+        longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
         fence = "`" * max(3, longest + 1)
-        return f"{fence}{self.language}\n{self.text}\n{fence}"
+        return f"{fence}{self.language}\n{text}\n{fence}"
 
     def __repr__(self) -> str:
-        return self.text
+        return self._shown()
+
+    def _shown(self) -> str:
+        # A lone surrogate (from os.fsdecode, or typed as an escape) cannot be sent to the
+        # notebook or a terminal as UTF-8: it is shown as its escape, \udcff.
+        return self.text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def show_source(obj: Any) -> Source:
