@@ -13,7 +13,6 @@ import wasmtime
 
 from .._support.compile_errors import compile_message
 from .._support.printable import clip, display_path, listed, one_line
-from .._support.wasm_types import find_unconvertible
 from .host import EARLY_EXIT, ImportKey, import_key, is_wasmtime_extern
 from .outcome import short_error
 from .signatures import EARLY_EXIT_SIGNATURE, RUN_SIGNATURE, describe, matches
@@ -183,6 +182,8 @@ def compile_module(engine: wasmtime.Engine, source: ModuleSource | wasmtime.Modu
 
 def _refuse_unconvertible(data: bytes, name: str) -> None:
     """Raise ModuleError if an import or export has a value type wasmtime-py cannot pass (a v128)."""
+    from .._support.wasm_types import find_unconvertible  # a learner's module only: not the guide's cold start
+
     if not data.startswith(WASM_MAGIC):
         if b"v128" not in data and b"ref" not in data:
             return  # WAT text names every such type with one of these words: nothing to look for
