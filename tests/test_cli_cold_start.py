@@ -27,6 +27,7 @@ def test_a_run_without_arguments_loads_no_argument_parser():
     modules = imported_by([])
     assert "earlyexit_tutorial.commands.cli" in modules and "wasmtime" in modules  # the probe sees the run
     assert not {"argparse", "gettext", "shutil", "earlyexit_tutorial.commands._parser"} & modules
+    assert "earlyexit_tutorial._support.wasm_types" not in modules  # read for a learner's module only
 
 
 def test_a_run_with_arguments_parses_them_with_argparse():
