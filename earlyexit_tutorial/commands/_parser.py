@@ -7,7 +7,7 @@ loads cost the command's cold start a few milliseconds.
 import argparse
 import sys
 
-from .._support.printable import printable
+from .._support.printable import one_line
 from ._process import BAD_INPUT, say
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs start-up time
@@ -23,7 +23,8 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> "NoReturn":
         """Say what is wrong with the command line in one line, and exit with status 2."""
-        say(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)")
+        # argparse quotes the arguments it refuses: they may hold anything, of any length.
+        say(f"{self.prog}: error: {one_line(message, 1000)} (see {self.prog} --help)")
         self.exit(BAD_INPUT)
 
     def print_help(self, file: "SupportsWrite[str] | None" = None) -> None:

@@ -11,7 +11,7 @@ a float, or `none`) means no deadline; 0, negatives, -inf and nan are refused.
 
 import sys
 
-from .._support.printable import printable
+from .._support.printable import one_line
 from ._process import BAD_INPUT, CLOSED_PIPE, CTRL_C, OUTPUT_FAILED, UNEXPECTED, say
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs start-up time
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     Namespace = argparse.Namespace | SimpleNamespace  # what parse_args returns: one attribute per option
 
 PROG = "earlyexit-tutorial"
+
+# The most an error line shows: room for a file path of the longest kind (4,096 bytes on Linux).
+ERROR_CHARS = 5000
 
 # Exit statuses: 0 the guest exited early as expected; 1 the expectation failed; 2 bad usage or a
 # module that cannot be loaded. 2 (bad usage), 74, 130 and 141 (a failed write, Ctrl-C, a closed pipe)
@@ -124,7 +127,8 @@ def main(argv: "Sequence[str] | None" = None) -> int:
     except Exception as error:
         # A fault of ours, not of the input: still one line, with the traceback on request.
         _traceback_if(args.verbose)
-        say(f"error: unexpected {type(error).__name__}: {printable(str(error))} (run with --verbose for details)")
+        what = one_line(f"{type(error).__name__}: {error}", ERROR_CHARS)
+        say(f"error: unexpected {what} (run with --verbose for details)")
         return UNEXPECTED
 
 
@@ -173,7 +177,7 @@ def parse_seconds(text: str) -> "float | None":
     try:
         return float(text)  # "1e400" is inf: no deadline, as the package's rule says
     except ValueError:
-        raise ValueError(f"--timeout must be a number of seconds, got {printable(repr(text))}") from None
+        raise ValueError(f"--timeout must be a number of seconds, got {one_line(repr(text), 80)}") from None
 
 
 def _refused(args: "Namespace", error: Exception) -> int:
@@ -184,7 +188,7 @@ def _refused(args: "Namespace", error: Exception) -> int:
 
     _traceback_if(args.verbose)  # then the one-line message and status 2, as without --verbose
     prefix = "" if isinstance(error, ModuleError) else "bad input: "
-    say(f"error: {prefix}{printable(str(error))}")
+    say(f"error: {prefix}{one_line(str(error), ERROR_CHARS)}")
     # A start function stopped by Ctrl-C ends like any Ctrl-C.
     return CTRL_C if isinstance(error, StartStopped) and error.reason is Reason.KERNEL else BAD_INPUT
 
@@ -219,8 +223,6 @@ def _traceback_if(verbose: bool) -> None:
     """The traceback of the error being handled, on stderr if asked for and if stderr is open."""
     if verbose and sys.stderr is not None:  # print_exc(file=None) would fall back to stdout
         import traceback
-
-        from .._support.printable import one_line
 
         # Line by line through one_line: a name from the module could clear the screen or split a line.
         for line in traceback.format_exc().splitlines():
