@@ -132,7 +132,8 @@ class _ReasonWords(NamedTuple):
 
 
 # Why a guest was stopped from outside, in words: the one table of them, so that a new Reason is one
-# more row. {timeout} is the deadline in seconds, {fuel} an amount of fuel in words.
+# more row. {deadline} is "0.5 s deadline" (or "deadline"), {timeout} the seconds alone, {after_fuel} and
+# {budget} the fuel in words (or nothing, for an outcome made by hand without it).
 _WORDS = {
     Reason.DEADLINE: _ReasonWords(
         "the guest ran past its {deadline}", "ran past its {deadline}", "after {timeout:g} s"
