@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,6 +31,12 @@ ENDLESS_WAT = """\
 """
 
 CLI = [sys.executable, "-m", "earlyexit_tutorial"]
+
+
+def default_sigint() -> None:
+    """A child's `preexec_fn`: SIGINT as in a terminal, even when the tests run with it ignored (`make test &`)."""
+    # A child inherits an ignored SIGINT, and the commands rightly keep it ignored.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def cli(

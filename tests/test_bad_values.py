@@ -151,3 +151,74 @@ def test_huge_timeout_means_no_deadline(timeout: float) -> None:
     example = Example()
     assert example.run(1, 7, timeout=timeout) == ExitedEarly(ExitCode(1))
     assert_still_works(example)
+
+
+# --- limits= -----------------------------------------------------------------
+
+ALL_LIMITS = "memory_size, table_elements, instances, tables, memories"
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"memory_size": "1 MiB"}, "limits['memory_size'] must be an integer, got str '1 MiB'"),
+        ({"memory_size": None}, "limits['memory_size'] must be an integer, got NoneType None"),
+        ({"memory_size": 2.0**20}, "limits['memory_size'] must be an integer, got float 1048576.0"),
+        ({"tables": True}, "limits['tables'] must be an integer, got bool True"),
+        ({1: 2**20}, "limits takes keys that are names, such as 'memory_size', got 1"),
+        ("memory_size=1048576", "limits must be a dict such as {'memory_size': 2**20}, or None, got str"),
+        ([("memory_size", 2**20)], "limits must be a dict such as {'memory_size': 2**20}, or None, got list"),
+    ],
+    ids=repr,
+)
+def test_limits_of_the_wrong_type_are_a_type_error_naming_the_key(limits: object, message: str) -> None:
+    with pytest.raises(TypeError) as info:
+        Example(limits=limits)  # type: ignore[arg-type]
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"memory_size": -1}, "limits['memory_size'] must be in 0..9223372036854775807, got -1"),
+        (
+            {"memory_size": 2**64 - 1},
+            "limits['memory_size'] must be in 0..9223372036854775807, got 18446744073709551615",
+        ),
+        ({"instances": -(2**63)}, "limits['instances'] must be in 0..9223372036854775807, got -9223372036854775808"),
+        (
+            {"memory": 2**20},
+            "limits has no key 'memory': it takes " + ALL_LIMITS,
+        ),
+        (
+            {"memory_size\n\x1b[2J": 1},
+            "limits has no key 'memory_size\\n\\x1b[2J': it takes " + ALL_LIMITS,
+        ),
+    ],
+    ids=repr,
+)
+def test_limits_out_of_range_are_a_value_error_naming_the_key(limits: dict, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        Example(limits=limits)
+    assert str(info.value) == message
+
+
+# run(x, y) grows the memory by x pages of 64 KiB: it returns the old size, or -1 when refused.
+GROW_BY_X_WAT = """
+(module (memory 0)
+  (func (export "run") (param i32 i32) (result i32) (memory.grow (local.get 0))))
+"""
+
+
+def test_a_refused_limit_never_lifts_the_memory_cap() -> None:
+    # What -1 did before: wasmtime reads a negative limit as "none", and the guest grew without a cap.
+    for sneaky in (-1, 2**64 - 1, 2**64 - 2**20):
+        with pytest.raises(ValueError, match=r"^limits\['memory_size'\] must be in 0\.\."):
+            Example(GROW_BY_X_WAT, limits={"memory_size": sneaky})
+
+
+def test_limits_at_their_bounds_are_accepted() -> None:
+    assert Example(GROW_BY_X_WAT, limits={"memory_size": 0}).run(1, 0) == Returned(-1)
+    assert Example(GROW_BY_X_WAT).run(2000, 0) == Returned(-1)  # 125 MiB: over the default 64 MiB cap
+    assert Example(GROW_BY_X_WAT, limits={"memory_size": 2**63 - 1, "instances": 1}).run(2000, 0) == Returned(0)
+    assert Example(limits={}).run(1, 7) == ExitedEarly(ExitCode(1))

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .helpers import CLI, cli
+from .helpers import CLI, cli, default_sigint
 
 PROGRESS = ["Compiling module...", "Instantiating module...", "Calling `run` function..."]
 
@@ -156,7 +156,9 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line_or_nothing(how):
     ours = 0
     for _ in range(48):
         delay = rng.uniform(0, span)
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
@@ -321,7 +323,13 @@ def test_no_function_of_the_command_line_is_too_branchy_or_long():
     from pathlib import Path
 
     package = Path(__file__).resolve().parents[1] / "earlyexit_tutorial"
-    for name in ("commands/cli.py", "commands/_process.py", "_entry.py", "commands/copy_notebooks.py"):
+    for name in (
+        "commands/cli.py",
+        "commands/_parser.py",
+        "commands/_process.py",
+        "_entry.py",
+        "commands/copy_notebooks.py",
+    ):
         tree = ast.parse((package / name).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

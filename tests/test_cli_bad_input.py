@@ -169,3 +169,11 @@ def test_a_bad_limit_is_refused_before_the_guest_is_compiled(option: list[str]) 
     assert result.returncode == 2
     assert result.stdout == ""  # not even "Compiling module...": nothing is set up for a call that cannot run
     assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_a_huge_or_hostile_argument_gives_one_bounded_error_line() -> None:
+    for args in (["--timeout", "x" * 100_000], ["--" + "x" * 100_000], ["--timeout", "\x1b[2J\x07"]):
+        done = cli(*args)
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.count("\n") == 1 and len(done.stderr) < 1200, len(done.stderr)
+        assert "\x1b" not in done.stderr and "\x07" not in done.stderr

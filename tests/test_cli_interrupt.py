@@ -9,13 +9,14 @@ import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from .helpers import CLI, cli
+from .helpers import CLI, cli, default_sigint
 
 ROOT = Path(__file__).resolve().parents[1]
 CALLING = "Calling `run` function..."
@@ -32,6 +33,7 @@ def test_ctrl_c_exits_130_with_one_line(endless_wat_file):
         text=True,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
         cwd=ROOT,
+        preexec_fn=default_sigint,
     )
     lines: queue.Queue = queue.Queue()
     errors: list[str] = []
@@ -113,3 +115,73 @@ def test_an_unbounded_timeout_is_no_deadline_and_fuel_still_ends_the_guest(endle
     assert done.returncode == 1, done
     assert done.stdout.splitlines()[-1] == "Interrupted: the guest ran out of fuel after 1000 units"
     assert done.stderr == ""
+
+
+# --- started with Ctrl-C ignored -------------------------------------------------------
+
+BIN = Path(sys.executable).parent
+
+
+def ignore_sigint() -> None:
+    """In the child before it starts: SIGINT ignored, as `cmd &` in a script or `nohup cmd` leaves it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def storm_of_sigints(command: list[str], within: float = 60.0) -> tuple[subprocess.CompletedProcess, int]:
+    """Run `command` with SIGINT ignored, send it a SIGINT every few milliseconds until it ends; also count them."""
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        cwd=ROOT,
+        preexec_fn=ignore_sigint,
+    )
+    output: dict[str, str] = {}
+    readers = [
+        threading.Thread(target=lambda name=name: output.setdefault(name, getattr(proc, name).read()), daemon=True)
+        for name in ("stdout", "stderr")
+    ]
+    for reader in readers:
+        reader.start()
+    sent, end = 0, time.monotonic() + within
+    try:
+        while proc.poll() is None and time.monotonic() < end:
+            proc.send_signal(signal.SIGINT)  # a no-op once the process is reaped
+            sent += 1
+            time.sleep(0.005)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        for reader in readers:
+            reader.join(5)
+    return subprocess.CompletedProcess(
+        command, proc.returncode, output.get("stdout", ""), output.get("stderr", "")
+    ), sent
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+@pytest.mark.parametrize(
+    "command", [[*CLI], [str(BIN / "earlyexit-tutorial")]], ids=["python -m earlyexit_tutorial", "earlyexit-tutorial"]
+)
+def test_started_with_ctrl_c_ignored_the_command_ignores_it_from_start_to_end(endless_wat_file, command):
+    done, sent = storm_of_sigints([*command, "--module", str(endless_wat_file), "--timeout", "1"])
+    assert sent > 20  # SIGINTs came during start-up, the call and the exit alike
+    assert (done.returncode, done.stderr) == (1, ""), done
+    assert done.stdout.splitlines() == [
+        "Compiling module...",
+        "Instantiating module...",
+        CALLING,
+        "Interrupted: the guest ran past its 1 s deadline",
+    ]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+def test_started_with_ctrl_c_ignored_the_notebook_copier_ignores_it(tmp_path):
+    done, sent = storm_of_sigints([str(BIN / "earlyexit-tutorial-notebooks"), str(tmp_path / "copies")])
+    assert sent > 0
+    assert (done.returncode, done.stderr) == (0, ""), done
+    assert done.stdout.startswith("Copied 3 notebooks into ")
+    assert len(list((tmp_path / "copies").glob("*.ipynb"))) == 3

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import CLI
+from .helpers import CLI, default_sigint
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
 
@@ -49,7 +49,15 @@ def test_ctrl_c_during_the_start_up_imports_is_one_line_and_status_130(tmp_path,
     mark = tmp_path / "importing"
     path = os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, PYTHONPATH=path, SLOW_IMPORT=slowed, SLOW_IMPORT_MARK=str(mark))
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        preexec_fn=default_sigint,
+    )
     try:
         deadline = time.monotonic() + 60
         while not mark.exists():

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import BLOCKER
+from .helpers import BLOCKER, default_sigint
 
 ROOT = Path(__file__).resolve().parents[1]
 EARLY_EXIT = ROOT / "examples" / "early_exit.py"
@@ -134,7 +134,14 @@ def test_stop_a_guest_refuses_a_timeout_that_is_no_positive_finite_number(tmp_pa
 
 def start_and_wait_for_the_guest(cwd: Path) -> subprocess.Popen:
     """Start stop_a_guest.py without a timeout and return once it says the guest is running."""
-    proc = subprocess.Popen(command(STOP_A_GUEST), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command(STOP_A_GUEST),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
     first_line: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: first_line.put(proc.stdout.readline()), daemon=True).start()
     try:
@@ -193,7 +200,12 @@ def test_ctrl_c_at_any_moment_of_start_up_is_never_lost(tmp_path):
     for trial in range(16):
         delay = rng.uniform(0.0, span)
         proc = subprocess.Popen(
-            command(STOP_A_GUEST), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            command(STOP_A_GUEST),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=default_sigint,
         )
         try:
             time.sleep(delay)

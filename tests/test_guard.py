@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import default_sigint
+
 ROOT = Path(__file__).resolve().parents[1]
 TRIALS = 40
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
@@ -133,6 +135,7 @@ def test_ctrl_c_during_a_start_function_through_the_command_line(tmp_path: Path)
             text=True,
             cwd=ROOT,
             env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            preexec_fn=default_sigint,
         )
         try:
             assert proc.stdout.readline() == "Compiling module...\n"

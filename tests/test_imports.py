@@ -169,7 +169,7 @@ def test_an_imports_argument_of_the_wrong_shape_is_a_type_error(imports: object,
         Example(TICKING_WAT, imports=imports)  # type: ignore[arg-type]
 
 
-def test_a_ctrl_c_in_a_learners_host_function_leaves_it_at_once() -> None:
+def test_a_ctrl_c_in_a_learners_host_function_leaves_it_at_once(python_sigint_handler: None) -> None:
     # The function runs under the guard: the Ctrl-C raises inside it, so its long sleep ends now.
     def tick(n: int) -> int:
         _thread.interrupt_main()

@@ -126,12 +126,21 @@ def test_every_committed_notebook_is_in_normal_form(path):
 NB02 = Path(__file__).resolve().parents[1] / "notebooks" / "02-interrupting-from-outside.ipynb"
 
 
+KERNEL_STOP_TAG = "kernel-stop"
+
+
 def kernel_stop_cell() -> str:
-    """Notebook 02's cell that does what the kernel's stop button does, from a timer."""
-    cells = ["".join(c["source"]) for c in load(NB02)["cells"] if c["cell_type"] == "code"]
-    found = [s for s in cells if "os.kill" in s and "spinner.run" in s and "def " not in s]
-    assert len(found) == 1, found
+    """Notebook 02's cell that does what the kernel's stop button does, from a timer: the one tagged kernel-stop."""
+    cells = load(NB02)["cells"]
+    found = ["".join(c["source"]) for c in cells if KERNEL_STOP_TAG in c.get("metadata", {}).get("tags", [])]
+    assert len(found) == 1, f"expected one cell tagged {KERNEL_STOP_TAG}, found {len(found)}"
     return found[0]
+
+
+def test_the_kernel_stop_cell_is_the_one_that_raises_sigint_from_a_timer():
+    source = kernel_stop_cell()
+    assert "threading.Timer(0.2, signal.raise_signal, args=(signal.SIGINT,))" in source
+    assert "spinner.run" in source and "timer.cancel()" in source
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the cell sends SIGINT")

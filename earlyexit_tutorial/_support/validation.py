@@ -8,6 +8,7 @@ at the public entry that takes it; the layers inside trust it.
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 from typing import Any
 
 from .printable import clip
@@ -52,6 +53,27 @@ def check_i32(name: str, value: Any) -> int:
     # wasmtime silently wraps an out-of-range int (2**31 becomes -2**31),
     # so the tutorial never hands it one.
     return check_int(name, value, I32_MIN, I32_MAX, "the i32 range")
+
+
+# wasmtime takes each store limit as a signed 64-bit number, and a negative one as "no limit":
+# -1, or 2**64 - 1 wrapped, would silently lift the tutorial's cap.
+LIMIT_MAX = 2**63 - 1
+
+
+def check_store_limits(limits: Any, defaults: Mapping[str, int]) -> dict[str, int]:
+    """`defaults` with a learner's `limits` over them, each a checked int; a TypeError or ValueError names the key."""
+    if limits is None:
+        return dict(defaults)
+    if not isinstance(limits, Mapping):
+        raise TypeError(f"limits must be a dict such as {{'memory_size': 2**20}}, or None, got {type(limits).__name__}")
+    checked = dict(defaults)
+    for key, value in limits.items():
+        if not isinstance(key, str):
+            raise TypeError(f"limits takes keys that are names, such as 'memory_size', got {shown(key)}")
+        if key not in defaults:
+            raise ValueError(f"limits has no key {shown(key)}: it takes {', '.join(defaults)}")
+        checked[key] = check_int(f"limits[{key!r}]", value, 0, LIMIT_MAX)
+    return checked
 
 
 def parse_int(name: str, text: str) -> int:

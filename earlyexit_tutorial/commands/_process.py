@@ -15,10 +15,11 @@ if TYPE_CHECKING:
 
     Main = Callable[[Sequence[str] | None], int]
 
-# The statuses every command shares: 1 a fault that no input should reach, 74 the output could not
-# be written (a full disk: EX_IOERR of sysexits.h), and 130 and 141 as a shell reports a tool ended
-# by SIGINT (Ctrl-C) or SIGPIPE (the reader of our output went away).
-UNEXPECTED, OUTPUT_FAILED, CTRL_C, CLOSED_PIPE = 1, 74, 130, 141
+# The statuses every command shares: 1 a fault that no input should reach, 2 a command line that
+# makes no sense (argparse's own status), 74 the output could not be written (a full disk: EX_IOERR
+# of sysexits.h), and 130 and 141 as a shell reports a tool ended by SIGINT (Ctrl-C) or SIGPIPE
+# (the reader of our output went away).
+UNEXPECTED, BAD_INPUT, OUTPUT_FAILED, CTRL_C, CLOSED_PIPE = 1, 2, 74, 130, 141
 
 
 def run(main: "Main", argv: "Sequence[str] | None" = None) -> int:
@@ -57,6 +58,10 @@ def say(line: str) -> None:
 # in its own handler and turns a Ctrl-C into an outcome; a command that must clean up after itself
 # (the notebook copy) asks for a KeyboardInterrupt instead (raise_on_ctrl_c). After the command
 # returns, Ctrl-C is ignored (_ignore_ctrl_c): the interpreter's shutdown would print a traceback.
+# A program started with Ctrl-C ignored (a background job of a shell, nohup, a supervisor) was
+# asked not to stop for it: then none of the three regimes is taken up, and Ctrl-C stays ignored.
+
+_ignored_by_us = False  # SIGINT is ignored because a command of ours ended, not because it was inherited
 
 
 def exit_at_once(signum: int, frame: object) -> None:
@@ -76,9 +81,11 @@ def exit_at_once(signum: int, frame: object) -> None:
 
 
 def exit_on_ctrl_c() -> None:
-    """From here on Ctrl-C ends the program at once with one line and status 130."""
+    """From here on Ctrl-C ends the program at once with one line and status 130, unless it was ignored at start."""
     import signal
 
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN and not _ignored_by_us:
+        return
     signal.signal(signal.SIGINT, exit_at_once)
 
 
@@ -94,7 +101,9 @@ def raise_on_ctrl_c() -> None:
 def _ignore_ctrl_c() -> None:
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    global _ignored_by_us
+    if signal.signal(signal.SIGINT, signal.SIG_IGN) is not signal.SIG_IGN:
+        _ignored_by_us = True
 
 
 def interrupted() -> int:

@@ -9,27 +9,31 @@ Timeouts follow the package's rule: `--timeout inf` (or any number too large for
 a float, or `none`) means no deadline; 0, negatives, -inf and nan are refused.
 """
 
-import argparse
 import sys
 
-from .._support.printable import printable
-from ._process import CLOSED_PIPE, CTRL_C, OUTPUT_FAILED, UNEXPECTED, say
+from .._support.printable import one_line
+from ._process import BAD_INPUT, CLOSED_PIPE, CTRL_C, OUTPUT_FAILED, UNEXPECTED, say
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs start-up time
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Sequence
-    from typing import Any, NoReturn
-
-    from _typeshed import SupportsWrite
+    from types import SimpleNamespace
+    from typing import Any
 
     from ..guide.outcome import Outcome
 
+    Namespace = argparse.Namespace | SimpleNamespace  # what parse_args returns: one attribute per option
+
 PROG = "earlyexit-tutorial"
 
+# The most an error line shows: room for a file path of the longest kind (4,096 bytes on Linux).
+ERROR_CHARS = 5000
+
 # Exit statuses: 0 the guest exited early as expected; 1 the expectation failed; 2 bad usage or a
-# module that cannot be loaded. 74, 130 and 141 (a failed write, Ctrl-C, a closed pipe) are shared
-# by every command of the package.
-EXPECTED, BAD_INPUT = 0, 2
+# module that cannot be loaded. 2 (bad usage), 74, 130 and 141 (a failed write, Ctrl-C, a closed pipe)
+# are shared by every command of the package.
+EXPECTED = 0
 
 # What each status means, for --help, the README and the documentation alike (a test compares them).
 EXIT_STATUSES = (
@@ -42,85 +46,17 @@ EXIT_STATUSES = (
 )
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line on stderr, and whose help fails loudly on a full disk."""
-
-    def error(self, message: str) -> "NoReturn":
-        """Say what is wrong with the command line in one line, and exit with status 2."""
-        say(f"{self.prog}: error: {printable(message)} (see {self.prog} --help)")
-        self.exit(BAD_INPUT)
-
-    def print_help(self, file: "SupportsWrite[str] | None" = None) -> None:
-        """Write the help to stdout; a failed write raises (argparse would ignore it)."""
-        write_stdout(self.format_help(), file)
-
-    # argparse's overloads only narrow the namespace's type; this one takes the same arguments.
-    def parse_known_args(  # type: ignore[override]
-        self, args: "Sequence[str] | None" = None, namespace: "Any" = None
-    ) -> "Any":
-        """Parse as argparse does, but take `--timeout -inf` as the value -inf rather than an unknown option."""
-        args = list(sys.argv[1:] if args is None else args)
-        return super().parse_known_args(_attach_dash_values(args, self._value_options()), namespace)
-
-    def _value_options(self) -> "set[str]":
-        return {option for action in self._actions if action.nargs is None for option in action.option_strings}
-
-
-def _attach_dash_values(args: "list[str]", value_options: "set[str]") -> "list[str]":
-    """`--opt -x` as `--opt=-x` when -x is no option: argparse takes only plain negative numbers as values."""
-    joined: list[str] = []
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            return joined + args[i:]
-        following = args[i + 1] if i + 1 < len(args) else None
-        if (
-            arg in value_options
-            and following
-            and following.startswith("-")
-            and not following.startswith("--")
-            and following != "-h"
-        ):
-            joined.append(f"{arg}={following}")
-            i += 2
-            continue
-        joined.append(arg)
-        i += 1
-    return joined
-
-
-class VersionAction(argparse.Action):
-    """`--version`: print the command's name and the package's version, then exit."""
-
-    def __init__(
-        self, option_strings: "Sequence[str]", dest: str = argparse.SUPPRESS, help: "str | None" = None
-    ) -> None:
-        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help)
-
-    def __call__(
-        self, parser: argparse.ArgumentParser, namespace: "Any", values: "Any", option_string: "str | None" = None
-    ) -> None:
-        from .._support.version import package_version  # read from the installed metadata only when asked for
-
-        write_stdout(f"{parser.prog} {package_version()}\n")
-        parser.exit()
-
-
-def write_stdout(text: str, file: "SupportsWrite[str] | None" = None) -> None:
-    """Write to `file` or stdout; nothing when started with stdout closed (`>&-`)."""
-    file = file or sys.stdout
-    if file is not None:
-        file.write(text)
-
-
 def _epilog() -> str:
     lines = ["exit status:"] + [f"  {status:<4} {meaning}" for status, meaning in EXIT_STATUSES]
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> "argparse.ArgumentParser":
     """The argument parser of `earlyexit-tutorial`."""
+    import argparse
+
+    from ._parser import OneLineParser, VersionAction
+
     parser = OneLineParser(
         prog=PROG,
         description="Run the early-exit example: the guest calls the host's early_exit,\n"
@@ -128,15 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the status table's lines
     )
-    parser.add_argument("x", nargs="?", default="1", help="first argument of run (i32, default 1)")
-    parser.add_argument("y", nargs="?", default="7", help="second argument of run (i32, default 7)")
+    parser.add_argument("x", nargs="?", default=DEFAULTS["x"], help="first argument of run (i32, default 1)")
+    parser.add_argument("y", nargs="?", default=DEFAULTS["y"], help="second argument of run (i32, default 7)")
     parser.add_argument(
-        "--exit-code", default="1", metavar="N", help="code the host exits with (0..4294967295, default 1)"
+        "--exit-code",
+        default=DEFAULTS["exit_code"],
+        metavar="N",
+        help="code the host exits with (0..4294967295, default 1)",
     )
     parser.add_argument(
         "--host",
         choices=["exit", "return", "error"],
-        default="exit",
+        default=DEFAULTS["host"],
         help="what early_exit does: exit early (default), return normally, or raise another error",
     )
     parser.add_argument(
@@ -156,9 +95,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What a command line without arguments means, for the parser and for the shortcut past it alike.
+DEFAULTS: "dict[str, Any]" = dict(
+    x="1", y="7", exit_code="1", host="exit", module=None, timeout=None, fuel=None, verbose=False
+)
+
+
+def parse_args(argv: "Sequence[str] | None" = None) -> "Namespace":
+    """The command line's arguments; with none at all, DEFAULTS, without loading argparse."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        # The common start, in half the time: argparse and what it loads (gettext, locale,
+        # shutil for the terminal's width) cost more than the rest of a cold start but wasmtime.
+        from types import SimpleNamespace  # loaded with the interpreter already
+
+        return SimpleNamespace(**DEFAULTS)
+    return build_parser().parse_args(argv)
+
+
 def main(argv: "Sequence[str] | None" = None) -> int:
     """Run the command line and return its exit status."""
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         return _run(args)
     except KeyboardInterrupt:
@@ -170,11 +127,12 @@ def main(argv: "Sequence[str] | None" = None) -> int:
     except Exception as error:
         # A fault of ours, not of the input: still one line, with the traceback on request.
         _traceback_if(args.verbose)
-        say(f"error: unexpected {type(error).__name__}: {printable(str(error))} (run with --verbose for details)")
+        what = one_line(f"{type(error).__name__}: {error}", ERROR_CHARS)
+        say(f"error: unexpected {what} (run with --verbose for details)")
         return UNEXPECTED
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: "Namespace") -> int:
     """Run the example as `args` ask and return the exit status."""
     from ..guide.running import run_example  # here, so that --help and usage errors answer before wasmtime loads
 
@@ -188,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
     return _status(outcome)
 
 
-def _example_arguments(args: argparse.Namespace) -> "dict[str, Any]":
+def _example_arguments(args: "Namespace") -> "dict[str, Any]":
     """The command line's text as run_example's arguments; text that is no value at all raises ValueError."""
     from pathlib import Path
 
@@ -219,10 +177,10 @@ def parse_seconds(text: str) -> "float | None":
     try:
         return float(text)  # "1e400" is inf: no deadline, as the package's rule says
     except ValueError:
-        raise ValueError(f"--timeout must be a number of seconds, got {printable(repr(text))}") from None
+        raise ValueError(f"--timeout must be a number of seconds, got {one_line(repr(text), 80)}") from None
 
 
-def _refused(args: argparse.Namespace, error: Exception) -> int:
+def _refused(args: "Namespace", error: Exception) -> int:
     """Report a value or module the package refused, in one line, and choose the exit status."""
     from ..guide.guest import ModuleError
     from ..guide.running import StartStopped
@@ -230,12 +188,12 @@ def _refused(args: argparse.Namespace, error: Exception) -> int:
 
     _traceback_if(args.verbose)  # then the one-line message and status 2, as without --verbose
     prefix = "" if isinstance(error, ModuleError) else "bad input: "
-    say(f"error: {prefix}{printable(str(error))}")
+    say(f"error: {prefix}{one_line(str(error), ERROR_CHARS)}")
     # A start function stopped by Ctrl-C ends like any Ctrl-C.
     return CTRL_C if isinstance(error, StartStopped) and error.reason is Reason.KERNEL else BAD_INPUT
 
 
-def _trap_details(args: argparse.Namespace, outcome: "Outcome") -> None:
+def _trap_details(args: "Namespace", outcome: "Outcome") -> None:
     """With --verbose, the trap's code and wasm backtrace on stderr."""
     from ..guide.outcome import Interrupted, OtherError, trap_report
 
@@ -257,9 +215,16 @@ def _status(outcome: "Outcome") -> int:
     return UNEXPECTED
 
 
+# How much of each traceback line --verbose shows: wasmtime's error text holds the module's names.
+TRACEBACK_LINE_CHARS = 1000
+
+
 def _traceback_if(verbose: bool) -> None:
     """The traceback of the error being handled, on stderr if asked for and if stderr is open."""
     if verbose and sys.stderr is not None:  # print_exc(file=None) would fall back to stdout
         import traceback
 
-        traceback.print_exc(file=sys.stderr)
+        # Line by line through one_line: a name from the module could clear the screen or split a line.
+        for line in traceback.format_exc().splitlines():
+            sys.stderr.write(one_line(line, TRACEBACK_LINE_CHARS) + "\n")
+        sys.stderr.flush()

@@ -280,7 +280,7 @@ def missing_lab_modules() -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `earlyexit-tutorial-notebooks`."""
-    from .cli import OneLineParser, VersionAction
+    from ._parser import OneLineParser, VersionAction
 
     parser = OneLineParser(
         prog=PROG,

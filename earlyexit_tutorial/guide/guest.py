@@ -12,7 +12,7 @@ from typing import Any
 import wasmtime
 
 from .._support.compile_errors import compile_message
-from .._support.printable import clip, display_path
+from .._support.printable import clip, display_path, listed, one_line
 from .host import EARLY_EXIT, ImportKey, import_key, is_wasmtime_extern
 from .outcome import short_error
 from .signatures import EARLY_EXIT_SIGNATURE, RUN_SIGNATURE, describe, matches
@@ -166,7 +166,7 @@ def compile_module(engine: wasmtime.Engine, source: ModuleSource | wasmtime.Modu
         # A NUL cannot start WAT text either, and wasmtime's message would list bytes over many lines.
         raise ModuleError(f"{name} is not a WebAssembly binary: no \\0asm magic bytes at the start")
     try:
-        return wasmtime.Module(engine, data), name
+        module = wasmtime.Module(engine, data)
     except wasmtime.WasmtimeError as error:
         if data.startswith(WASM_MAGIC):
             raise ModuleError(compile_message(error, name)) from None
@@ -175,6 +175,29 @@ def compile_module(engine: wasmtime.Engine, source: ModuleSource | wasmtime.Modu
         except UnicodeDecodeError:
             raise ModuleError(f"{name} is neither a WebAssembly binary nor UTF-8 WAT text") from None
         raise ModuleError(compile_message(error, name, wat)) from None
+    # Before anything reads the module's types through wasmtime-py, which aborts on a v128.
+    _refuse_unconvertible(data, name)
+    return module, name
+
+
+def _refuse_unconvertible(data: bytes, name: str) -> None:
+    """Raise ModuleError if an import or export has a value type wasmtime-py cannot pass (a v128)."""
+    from .._support.wasm_types import find_unconvertible  # a learner's module only: not the guide's cold start
+
+    if not data.startswith(WASM_MAGIC):
+        if b"v128" not in data and b"ref" not in data:
+            return  # WAT text names every such type with one of these words: nothing to look for
+        data = bytes(wasmtime.wat2wasm(data))  # it compiled, so it converts
+    found = find_unconvertible(data)
+    if found is None:
+        return
+    cannot = f"wasmtime-py cannot pass a {found.bad} between Python and wasm"
+    if found.kind == "import":
+        raise ModuleError(f"{name} imports {dotted(*found.name)} as {found.type_text}, and {cannot}")
+    raise ModuleError(
+        f"{name} exports {one_line(found.name[0])} as {found.type_text}, and {cannot}: "
+        f"keep {found.bad} values inside the module"
+    )
 
 
 def _for_engine(engine: wasmtime.Engine, module: wasmtime.Module) -> wasmtime.Module:
@@ -203,10 +226,10 @@ def check_shape(
     # An offered function the module does not import is refused, not ignored: a
     # typo ("tock" for "tick", "emv" for "env") or an import removed from the WAT
     # would otherwise leave a host function that never runs, with nothing to say so.
-    extras = [f"{m}.{n}" for m, n in offered if (m, n) not in imported]
+    extras = [dotted(m, n) for m, n in offered if (m, n) not in imported]
     for imp in module.imports:
         key = import_key(imp)
-        what = f"{name} imports {imp.module}.{imp.name}"
+        what = f"{name} imports {dotted(*key)}"
         if key in offered:
             _check_offered(what, imp.type, offered[key])
         elif key != EARLY_EXIT:
@@ -214,20 +237,26 @@ def check_shape(
                 need = f"offer a Python function for it in imports= (its type: {describe(imp.type)})"
             else:
                 need = f"it is {describe(imp.type)}, and imports= takes functions only"
-            unused = f"; imports= offers {', '.join(extras)}, which the module does not import" if extras else ""
+            unused = f"; imports= offers {listed(extras)}, which the module does not import" if extras else ""
             raise ModuleError(
                 f"{what}, which the tutorial's host does not provide (it provides only env.early_exit): {need}{unused}"
             )
         elif not matches(imp.type, EARLY_EXIT_SIGNATURE):
             raise ModuleError(f"{what} as {describe(imp.type)}, expected {describe(EARLY_EXIT_SIGNATURE)}")
     if extras:
-        imports = ", ".join(f"{m}.{n}" for m, n in sorted(imported)) or "nothing"
-        raise ModuleError(f"imports= offers {', '.join(extras)}, which {name} does not import (it imports {imports})")
+        imports = listed(dotted(m, n) for m, n in sorted(imported)) or "nothing"
+        raise ModuleError(f"imports= offers {listed(extras)}, which {name} does not import (it imports {imports})")
     exports = {exp.name: exp.type for exp in module.exports}
     if "run" not in exports:
         raise ModuleError(f"{name} does not export a function named `run`")
     if not matches(exports["run"], RUN_SIGNATURE):
         raise ModuleError(f"{name} exports `run` as {describe(exports['run'])}, expected {describe(RUN_SIGNATURE)}")
+
+
+def dotted(module: str, name: str) -> str:
+    """An import's name as messages write it, `env.tick`: one printable line, each part bounded."""
+    # Both parts come from the module (or from a learner's imports=): any text, of any length.
+    return f"{one_line(module)}.{one_line(name)}"
 
 
 def _check_offered(what: str, declared: Any, value: Any) -> None:
@@ -268,4 +297,5 @@ def _signature(function: Any) -> str:
     import inspect
 
     params = (p.replace(annotation=inspect.Parameter.empty) for p in inspect.signature(function).parameters.values())
-    return f"{getattr(function, '__name__', type(function).__name__)}({', '.join(map(str, params))})"
+    name = getattr(function, "__name__", type(function).__name__)
+    return one_line(f"{name}({', '.join(map(str, params))})", 120)  # a default may be any value, of any length

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import wasmtime
 
+from .._support.printable import one_line
+from .._support.validation import shown
 from ..interrupting.guard import Reason
 from .exit_code import ExitCode
 
@@ -57,7 +59,7 @@ class Returned(_Record):
 
     @property
     def message(self) -> str:
-        return f"Expected early termination with `ExitCode`, found: {self.value}"
+        return f"Expected early termination with `ExitCode`, found: {shown(self.value)}"
 
 
 class ExitedEarly(_Record):
@@ -115,7 +117,7 @@ class Interrupted(_Record):
     @property
     def message(self) -> str:
         if not isinstance(self.reason, Reason):
-            return f"Interrupted: {self.reason}"
+            return f"Interrupted: {one_line(_text_of(self.reason), MESSAGE_CHARS)}"
         return f"Interrupted: {stopped_because(self.reason, self.timeout, self.fuel_consumed)}"
 
 
@@ -130,10 +132,11 @@ class _ReasonWords(NamedTuple):
 
 
 # Why a guest was stopped from outside, in words: the one table of them, so that a new Reason is one
-# more row. {timeout} is the deadline in seconds, {fuel} an amount of fuel in words.
+# more row. {deadline} is "0.5 s deadline" (or "deadline"), {timeout} the seconds alone, {after_fuel} and
+# {budget} the fuel in words (or nothing, for an outcome made by hand without it).
 _WORDS = {
     Reason.DEADLINE: _ReasonWords(
-        "the guest ran past its {timeout:g} s deadline", "ran past its {timeout:g} s deadline", "after {timeout:g} s"
+        "the guest ran past its {deadline}", "ran past its {deadline}", "after {timeout:g} s"
     ),
     Reason.STOP: _ReasonWords("stopped by the Stop button", "was stopped by the Stop button", "Stop button"),
     Reason.KERNEL: _ReasonWords(
@@ -142,20 +145,30 @@ _WORDS = {
         "Ctrl-C",
     ),
     # When fuel runs out the guest has spent its whole budget: consumed and budget are one amount.
-    Reason.FUEL: _ReasonWords(
-        "the guest ran out of fuel after {fuel}", "ran out of fuel (its budget was {fuel})", "out of fuel"
-    ),
+    Reason.FUEL: _ReasonWords("the guest ran out of fuel{after_fuel}", "ran out of fuel{budget}", "out of fuel"),
 }
 
 
 def stopped_because(reason: Reason, timeout: float | None, fuel_consumed: int | None) -> str:
     """Why a guest was stopped from outside, as the end of a sentence."""
-    return _WORDS[reason].because.format(timeout=timeout, fuel=fuel_units(fuel_consumed))
+    return _WORDS[reason].because.format(**_amounts(timeout, fuel_consumed))
 
 
 def what_it_did(reason: Reason, timeout: float | None, fuel: int | None) -> str:
     """What a stopped guest did, as a verb phrase after its subject ("the guest", "its start function")."""
-    return _WORDS[reason].did.format(timeout=timeout, fuel=fuel_units(fuel))
+    return _WORDS[reason].did.format(**_amounts(timeout, fuel))
+
+
+def _amounts(timeout: float | None, fuel: int | None) -> dict[str, str]:
+    """The deadline and the fuel in words for _WORDS; an outcome made by hand may lack either."""
+    try:
+        deadline = f"{timeout:g} s deadline"
+    except (TypeError, ValueError):  # None, or no number at all
+        deadline = "deadline"
+    if fuel is None:
+        return dict(deadline=deadline, after_fuel="", budget="")
+    units = fuel_units(fuel)
+    return dict(deadline=deadline, after_fuel=f" after {units}", budget=f" (its budget was {units})")
 
 
 def stop_label(reason: Reason, timeout: float | None) -> str:
@@ -168,7 +181,7 @@ def stop_label(reason: Reason, timeout: float | None) -> str:
 
 def fuel_units(amount: int | None) -> str:
     """An amount of fuel in words: "1 unit", "5 units"."""
-    return f"{amount} unit{'' if amount == 1 else 's'}"
+    return f"{shown(amount)} unit{'' if amount == 1 else 's'}"
 
 
 class StopReporter(Protocol):
@@ -197,14 +210,38 @@ def call_run(run: Callable[..., int], store: wasmtime.Store, x: int, y: int) -> 
     return Returned(value)
 
 
+# How much of an error's text an outcome's message shows: one line, read at a glance.
+MESSAGE_CHARS = 200
+# Longer runs of digits are shortened: nobody reads 2**1000 in a message.
+_SHOWN_DIGITS = 20
+_LONG_NUMBER = r"\d{21,}"  # more than _SHOWN_DIGITS
+_CAUSE_NUMBER = r"^\d+: "  # wasmtime numbers a chain of causes: "0: memory fault ...", "1: wasm trap: ..."
+
+
 def short_error(error: BaseException) -> str:
-    """One line for an error: a trap's first line, without the wasm backtrace."""
-    lines = [line.strip() for line in str(error).strip().splitlines()]
+    """One printable line for an error: a trap's reason in wasm's terms, without the backtrace."""
+    import re  # loaded already (wasmtime imports it); its patterns are compiled on this first use
+
+    lines = [line.strip() for line in _text_of(error).strip().splitlines()]
     if "Caused by:" in lines:
-        # wasmtime puts the backtrace first and the reason after "Caused by:".
-        lines = lines[lines.index("Caused by:") + 1 :]
-    first = next((line for line in lines if line), "")
-    return first or type(error).__name__
+        # wasmtime writes the backtrace first, then the reason after "Caused by:". The backtrace holds
+        # names from the module, which may write a "Caused by:" of their own: the last one is wasmtime's.
+        last = len(lines) - 1 - lines[::-1].index("Caused by:")
+        causes = [re.sub(_CAUSE_NUMBER, "", line) for line in lines[last + 1 :] if line]
+        # The root cause last ("wasm trap: out of bounds memory access"): it comes first, the detail after.
+        lines = [f"{causes[-1]} ({'; '.join(causes[:-1])})" if len(causes) > 1 else "".join(causes)]
+    first = next((line for line in lines if line), "") or type(error).__name__
+    first = re.sub(_LONG_NUMBER, lambda run: f"{run.group()[:_SHOWN_DIGITS]}… ({len(run.group()):,} digits)", first)
+    return one_line(first, MESSAGE_CHARS)
+
+
+def _text_of(thing: object) -> str:
+    """str(thing), or a few words on its type when its __str__ fails: a message never raises."""
+    try:
+        # Plain str whatever __str__ returned: a str subclass could override what is done with it next.
+        return str.__str__(str(thing))
+    except Exception as failure:  # a learner's __str__ that raises, or returns no str
+        return f"{type(thing).__name__} (its text could not be read: {type(failure).__name__})"
 
 
 def trap_report(trap: wasmtime.Trap) -> str:
@@ -213,8 +250,9 @@ def trap_report(trap: wasmtime.Trap) -> str:
     lines = [f"trap code: {code}", f"message:   {short_error(trap)}"]
     frames = trap.frames or []
     for i, frame in enumerate(frames):
-        name = frame.func_name or f"<function {frame.func_index}>"
-        lines.append(f"  frame {i}: {name} in {frame.module_name or '<module>'}")
+        # The names come from the module's name section: its author's text, which may hold escape sequences.
+        name = one_line(frame.func_name) if frame.func_name else f"<function {frame.func_index}>"
+        lines.append(f"  frame {i}: {name} in {one_line(frame.module_name) if frame.module_name else '<module>'}")
     if not frames:
         lines.append("  (no wasm frames)")
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import wasmtime
 
-from .._support.validation import check_i32
+from .._support.validation import check_i32, check_store_limits
 from ..interrupting.guard import (
     DEFAULT_TIMEOUT,
     GuardedCall,
@@ -90,6 +90,7 @@ class Example:
         # The cheap checks first, before the slow compile.
         self.host, self.behaviour, self.exit_code = _checked_host(behaviour, exit_code)
         timeout, fuel = check_limits(timeout, fuel)
+        store_limits = check_store_limits(limits, DEFAULT_LIMITS)
         self._imports = offered_imports(imports)
         # Each example owns its engine: an epoch increment then stops this
         # example's guest and nobody else's.
@@ -103,7 +104,7 @@ class Example:
         check_shape(self.module, name, self._imports)
         progress("Instantiating module...")
         self.store = wasmtime.Store(self.engine)
-        self.store.set_limits(**{**DEFAULT_LIMITS, **(limits or {})})
+        self.store.set_limits(**store_limits)
         self.linker = wasmtime.Linker(self.engine)
         self._define_imports()
         # The start function, if any, runs here: under the guard, like `run`.
