@@ -9,6 +9,7 @@ the block says it prints.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -196,6 +197,9 @@ def test_every_shell_command_is_one_that_works(command, shown, tmp_path):
         assert f"name: {words[2]}\n" in (ROOT / "environment.yml").read_text(encoding="utf-8")
     elif words[:2] == ["jupyter", "lab"]:
         assert (ROOT / words[2]).is_file()
+    elif words == ["./postBuild"]:
+        # Binder's build step; tests/test_environment.py runs it in a fresh environment.
+        assert os.access(ROOT / "postBuild", os.X_OK)
     else:
         pytest.fail(f"the README shows a command this test does not know: {command}")
 
