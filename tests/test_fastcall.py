@@ -80,8 +80,9 @@ def warm(g: Guest) -> Guest:
 
 
 def test_fast_path_is_used_exactly_on_the_tested_majors(guest: Guest) -> None:
-    fast = getattr(guest.run._call, "__qualname__", "").startswith("make_fast_i32_call.")
+    fast = getattr(guest.run._call, "__qualname__", "").startswith("_make_i32_call.")
     assert fast is FAST_PATH, f"wasmtime {INSTALLED}"
+    assert guest.run.public is not FAST_PATH
     assert (_fastcall.make_fast_i32_call(guest.func) is not None) is FAST_PATH
     if not FAST_PATH:
         assert guest.run._call == guest.func  # the public Func.__call__
