@@ -180,13 +180,17 @@ def _make_i32_call(func: wasmtime.Func, *, own_hosts: bool) -> FastCall | None:
 
 def forget_host_exception(error: BaseException) -> None:
     """Take `error` out of wasmtime-py's host-exception global if it is there, so no other call raises it."""
-    parts = _private_parts()
-    if parts is None:
-        return
-    func_module = parts["func_module"]
+    func_module = _func_module()
     # Only our own: another thread's exception, left there for its caller, stays.
-    if func_module.LAST_EXCEPTION is error:
+    if func_module is not None and func_module.LAST_EXCEPTION is error:
         func_module.LAST_EXCEPTION = None
+
+
+@functools.cache
+def _func_module() -> Any:
+    """wasmtime-py's module that holds the host-exception global, or None if it has none."""
+    parts = _private_parts()
+    return None if parts is None else parts["func_module"]
 
 
 def make_floor_call(func: wasmtime.Func, x: int, y: int) -> Callable[[wasmtime.Store], int] | None:

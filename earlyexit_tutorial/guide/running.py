@@ -143,7 +143,7 @@ class Example:
             self.module, name = module, "the given wasmtime.Module"  # compiled on `engine`: nothing to do
         else:
             self.module, name = compile_module(self.engine, module)
-        check_shape(self.module, name, self._imports)
+        _check_shape_once(self.module, name, self._imports)
         progress("Instantiating module...")
         self.store = wasmtime.Store(self.engine)
         self.store.set_limits(**{**DEFAULT_LIMITS, **(limits or {})})
@@ -166,14 +166,7 @@ class Example:
         # forever. So each one is a trampoline that reaches the Example weakly and
         # looks the function up there (the learner's own may refer to the Example).
         example = weakref.ref(self)
-        defined: set[ImportKey] = set()
-        for imp in self.module.imports:
-            key = import_key(imp)
-            if key in defined:  # a module may import one name more than once; a linker holds it once
-                continue
-            defined.add(key)
-            func_type = cast(wasmtime.FuncType, imp.type)  # check_shape let through functions only
-            check = result_check(key, func_type)
+        for key, func_type, check in _imported_functions(self.module):
             if key in self._imports:
                 func = wasmtime.Func(self.store, func_type, _learner_trampoline(example, key, check))
                 self.linker.define(self.store, *key, func)
@@ -282,7 +275,9 @@ class Example:
         from what this Example's own host functions raised (see `_sorted`).
         """
         guard = GuardedCall(self.store, self.stopper, timeout=timeout, fuel=fuel)  # checks the limits
-        self._hold()  # the busy check comes first: a refused call changes nothing
+        # The busy check first, so a refused call changes nothing: _hold() inline, for its common case.
+        if not self._busy.acquire(blocking=False):
+            self._hold()  # raises ExampleBusy (or takes the Example, if the other call has just ended)
         try:
             if host is not None:
                 self.host, self.behaviour, self.exit_code = host
@@ -366,6 +361,34 @@ class Example:
         elif self._own_engine:
             # Idle: on an engine of its own, a guard() call on its store is this Example's guest too.
             self.stopper.stop(Reason.STOP)
+
+
+# What a module needs of an Example, worked out once per module: many Examples may share one.
+_SHAPE_CHECKED: weakref.WeakSet[wasmtime.Module] = weakref.WeakSet()
+_IMPORTED: weakref.WeakKeyDictionary[wasmtime.Module, tuple] = weakref.WeakKeyDictionary()
+
+
+def _check_shape_once(module: wasmtime.Module, name: str, offered: dict[ImportKey, Any]) -> None:
+    """check_shape(module, name, offered); for a module without functions of the learner's, once per module."""
+    # With imports= it runs every time: keeping the functions it passed would keep them alive,
+    # and with them whatever they refer to (their Example, say), for as long as the module lives.
+    if offered or module not in _SHAPE_CHECKED:
+        check_shape(module, name, offered)
+        if not offered:
+            _SHAPE_CHECKED.add(module)
+
+
+def _imported_functions(module: wasmtime.Module) -> tuple[tuple[ImportKey, wasmtime.FuncType, Callable], ...]:
+    """Each function `module` imports, once (a module may import a name twice): its key, type and result check."""
+    found = _IMPORTED.get(module)
+    if found is None:
+        unique: dict[ImportKey, tuple[ImportKey, wasmtime.FuncType, Callable]] = {}
+        for imp in module.imports:
+            key = import_key(imp)
+            func_type = cast(wasmtime.FuncType, imp.type)  # check_shape let through functions only
+            unique.setdefault(key, (key, func_type, result_check(key, func_type)))
+        found = _IMPORTED[module] = tuple(unique.values())
+    return found
 
 
 def _checked_host(behaviour: HostBehaviour | str, exit_code: int) -> tuple[Callable[[], None], HostBehaviour, int]:
