@@ -138,7 +138,9 @@ def result_check(key: ImportKey, func_type: wasmtime.FuncType) -> Callable[[Any]
 
         def nothing(value: Any) -> None:
             if value is not None:
-                raise TypeError(f"host function {name} returned {shown(value)}, expected None: its type returns nothing")
+                raise TypeError(
+                    f"host function {name} returned {shown(value)}, expected None: its type returns nothing"
+                )
 
         return nothing
     if len(results) == 1:
@@ -148,7 +150,7 @@ def result_check(key: ImportKey, func_type: wasmtime.FuncType) -> Callable[[Any]
     def several(values: Any) -> Any:
         if not isinstance(values, (tuple, list)) or len(values) != len(checks):
             raise TypeError(f"host function {name} returned {shown(values)}, expected {expected}")
-        return [check(value) for check, value in zip(checks, values)]
+        return [check(value) for check, value in zip(checks, values, strict=True)]
 
     return several
 

@@ -293,12 +293,12 @@ class Example:
                 except BaseException as error:  # noqa: BLE001 - sorted, or raised again below
                     outcome = self._sorted(error)
             # The guard's say: a call it stopped is Interrupted, whatever it ended with.
-            error = outcome.error if type(outcome) is OtherError else None
-            stopped = guard.what_stopped(error)
+            failure = outcome.error if type(outcome) is OtherError else None
+            stopped = guard.what_stopped(failure)
             if stopped is not None:
                 return Interrupted(stopped.reason, stopped.error, stopped.timeout, stopped.fuel_consumed)
-            if error is not None and not isinstance(error, Exception):
-                raise error  # SystemExit, a host's own KeyboardInterrupt...: as they came
+            if failure is not None and not isinstance(failure, Exception):
+                raise failure  # SystemExit, a host's own KeyboardInterrupt...: as they came
             return outcome
         finally:
             self._call = None
@@ -418,7 +418,7 @@ def _host_trampoline(example_ref: weakref.ref[Example], check: Callable[[Any], A
 def _learner_trampoline(
     example_ref: weakref.ref[Example], key: ImportKey, check: Callable[[Any], Any]
 ) -> Callable[..., Any]:
-    """The function wasmtime calls for the learner's import `key`: their function, reached weakly, its raise recorded."""
+    """The function wasmtime calls for the learner's import `key`: theirs, reached weakly, its raise recorded."""
 
     def host_function(*args: Any) -> Any:
         example = example_ref()
