@@ -23,7 +23,7 @@ from earlyexit_tutorial import (
     interruptible_engine,
 )
 from earlyexit_tutorial._support import _fastcall
-from earlyexit_tutorial.guide import running, typed
+from earlyexit_tutorial.guide import host_record, typed
 
 UNREACHABLE_WAT = """\
 (module
@@ -91,7 +91,7 @@ def test_outcomes_never_cross_threads_on_the_public_call_either(monkeypatch) -> 
     seen = outcomes_on_three_threads()
     assert seen["exit 1"] == Counter({"exited early with 1": CALLS})
     assert seen["exit 2"] == Counter({"exited early with 2": CALLS})
-    assert set(seen["unreachable"]) <= {"trap UNREACHABLE", f"trap {running.LOST_TRAP}"}
+    assert set(seen["unreachable"]) <= {"trap UNREACHABLE", f"trap {host_record.LOST_TRAP}"}
     assert seen["unreachable"]["trap UNREACHABLE"] > 0
 
 

@@ -5,40 +5,26 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from types import TracebackType
-from typing import Any, cast
+from typing import Any
 
 import wasmtime
 
-from .._support._fastcall import forget_host_exception
-from .._support.validation import I32_MAX, I32_MIN, check_i32
+from .._support.validation import check_i32
 from ..interrupting.guard import (
     DEFAULT_TIMEOUT,
     GuardedCall,
     Reason,
     Stopper,
     check_limits,
-    host_call,
     interruptible_engine,
     stopper_for,
 )
 from .exit_code import ExitCode
-from .guest import ModuleError, ModuleSource, check_shape, compile_guest, compile_module
-from .host import HostBehaviour, ImportKey, define_env, import_key, make_host, offered_imports, result_check
-from .outcome import (
-    ExitedEarly,
-    Interrupted,
-    OtherError,
-    Outcome,
-    Returned,
-    guarded_outcome,
-    short_error,
-    what_it_did,
-)
+from .guest import ModuleError, ModuleSource, compile_guest, compile_module
+from .host import HostBehaviour, define_env, make_host, offered_imports
+from .host_record import HostRecord, check_shape_once, early_exit_trampoline, imported_functions, learner_trampoline
+from .outcome import ExitedEarly, Interrupted, OtherError, Outcome, Returned, guarded_outcome, short_error, what_it_did
 from .typed import TypedRun, typed_run
-
-# What a call on the public path says when wasmtime-py gave it another thread's exception for its trap.
-LOST_TRAP = "the guest trapped, but wasmtime-py reported another thread's host exception in its place"
 
 # Default caps on what one guest may take, so a runaway module cannot eat the
 # learner's machine: 64 MiB of linear memory, modest tables and counts.
@@ -119,9 +105,8 @@ class Example:
         self.host, self.behaviour, self.exit_code = _checked_host(behaviour, exit_code)
         timeout, fuel = check_limits(timeout, fuel)
         self._imports = offered_imports(imports)
-        # What this Example's host functions raised in its current call: see _sorted().
-        self._raised: BaseException | None = None
-        self._reported_traceback: TracebackType | None = None
+        # What this Example's host functions raised in its current call: see host_record.py.
+        self._record = HostRecord()
         # The call running now, and a stop pressed for a call announced but not begun.
         self._stop_lock = threading.Lock()
         self._call: GuardedCall | None = None
@@ -143,7 +128,7 @@ class Example:
             self.module, name = module, "the given wasmtime.Module"  # compiled on `engine`: nothing to do
         else:
             self.module, name = compile_module(self.engine, module)
-        _check_shape_once(self.module, name, self._imports)
+        check_shape_once(self.module, name, self._imports)
         progress("Instantiating module...")
         self.store = wasmtime.Store(self.engine)
         self.store.set_limits(**{**DEFAULT_LIMITS, **(limits or {})})
@@ -153,7 +138,7 @@ class Example:
         self.instance = self._instantiate(timeout, fuel, shared_module=name if engine is not None else None)
         self.typed_run: TypedRun = typed_run(self.instance, self.store)
         # The Example's own call of the same export: a host's exception comes out as the
-        # wasm error that carried it, and the outcome is told from self._raised.
+        # wasm error that carried it, and the outcome is told from self._record.
         self._run = TypedRun(self.typed_run.func, own_hosts=True)
         # A store serves one thread at a time: two calls at once (a Stop panel's
         # background call and a cell, say) could crash the kernel.
@@ -166,22 +151,22 @@ class Example:
         # forever. So each one is a trampoline that reaches the Example weakly and
         # looks the function up there (the learner's own may refer to the Example).
         example = weakref.ref(self)
-        for key, func_type, check in _imported_functions(self.module):
+        for key, func_type, check in imported_functions(self.module):
             if key in self._imports:
-                func = wasmtime.Func(self.store, func_type, _learner_trampoline(example, key, check))
+                func = wasmtime.Func(self.store, func_type, learner_trampoline(example, key, check))
                 self.linker.define(self.store, *key, func)
             else:  # check_shape let through only the tutorial's env.early_exit, typed () -> ()
-                define_env(self.linker, self.store, _host_trampoline(example, check))
+                define_env(self.linker, self.store, early_exit_trampoline(example, check))
 
     def _instantiate(self, timeout: float | None, fuel: int | None, shared_module: str | None) -> wasmtime.Instance:
         """Instantiate the module under the guard; a start function that fails is one clear line."""
         failure: BaseException | None = None
-        self._raised = None
+        self._record.raised = None
         with GuardedCall(self.store, self.stopper, timeout=timeout, fuel=fuel) as guard:
             try:
                 instance = self.linker.instantiate(self.store, self.module)
             except BaseException as error:  # a host's KeyboardInterrupt too
-                failure = self._host_error(error, public=True)  # wasmtime-py's own call: the public path
+                failure = self._record.outcome_error(error, public=True)  # wasmtime-py's call: the public path
         stopped = guard.what_stopped(failure)
         reason = None if stopped is None else stopped.reason
         if failure is None:
@@ -239,11 +224,7 @@ class Example:
         self, x: int = 1, y: int = 7, *, timeout: float | None = DEFAULT_TIMEOUT, fuel: int | None = None
     ) -> Outcome:
         """Call the guest's run(x, y) with a deadline and an optional fuel budget."""
-        # Refused here, not turned into an OtherError (check_i32 is the message; the test is its common case).
-        if type(x) is not int or not I32_MIN <= x <= I32_MAX:
-            x = check_i32("x", x)
-        if type(y) is not int or not I32_MIN <= y <= I32_MAX:
-            y = check_i32("y", y)
+        x, y = check_i32("x", x), check_i32("y", y)  # refused here, not turned into an OtherError
         return self._run_checked(x, y, timeout=timeout, fuel=fuel)
 
     def _run_with_host(
@@ -288,7 +269,7 @@ class Example:
                 guard.stop()  # pressed while the call was announced: it begins stopped
             with guard:
                 try:
-                    self._raised = None
+                    self._record.raised = None
                     outcome: Outcome = Returned(self._run.call_unchecked(self.store, x, y))
                 except BaseException as error:  # noqa: BLE001 - sorted, or raised again below
                     outcome = self._sorted(error)
@@ -307,41 +288,13 @@ class Example:
     def _sorted(self, error: BaseException) -> Outcome:
         """The outcome of a call that raised `error`: call_run's arms, told from what our hosts raised.
 
-        wasmtime-py hands a host's exception to the caller through one module-wide
-        variable, which another thread's host may overwrite before this call reads
-        it. So each of this Example's host functions records what it raised in
-        `self._raised` (a store serves one call at a time, so that is this call's),
-        and this call's outcome comes from there: a host's exception, whatever wasm
-        reported; else wasm's own error or trap.
+        A host's exception, whatever wasm reported (wasmtime-py may have given this
+        call another thread's: see host_record.py); else wasm's own error or trap.
         """
-        raised = self._host_error(error, public=self._run.public)
+        raised = self._record.outcome_error(error, public=self._run.public)
         if isinstance(raised, ExitCode):
             return ExitedEarly(raised)  # the host asked the guest to stop
         return OtherError(raised)  # a trap, an error we did not plan for, or a BaseException raised again above
-
-    def _host_error(self, error: BaseException, *, public: bool) -> BaseException:
-        """What a call into wasm that raised `error` really ended with: our host's exception if one raised.
-
-        `public`: the call went through wasmtime-py's public path, which raises the exception it
-        found in its module-wide variable (see `_sorted`).
-        """
-        raised, self._raised = self._raised, None
-        if raised is None:
-            if (
-                public
-                and isinstance(error, Exception)
-                and not isinstance(error, (wasmtime.Trap, wasmtime.WasmtimeError))
-            ):
-                # No host of ours raised, yet Func.__call__ raised a Python exception: another thread's
-                # host exception, which wasmtime-py's variable gave this call in place of its own trap.
-                # Which trap that was is lost (the fast path, once set up, never reads that variable).
-                return wasmtime.Trap(LOST_TRAP)
-            return error
-        forget_host_exception(raised)  # out of wasmtime-py's variable: no other call may raise it
-        if raised is not error:
-            raised.__context__ = error  # as wasmtime-py does: the error that carried it out of wasm
-        self._reported_traceback = _cut_earlier_traceback(raised, self._reported_traceback)
-        return raised
 
     def _announce(self) -> None:
         """A call is on its way (a Stop panel's, on another thread): a stop() from now until it begins is kept."""
@@ -363,75 +316,10 @@ class Example:
             self.stopper.stop(Reason.STOP)
 
 
-# What a module needs of an Example, worked out once per module: many Examples may share one.
-_SHAPE_CHECKED: weakref.WeakSet[wasmtime.Module] = weakref.WeakSet()
-_IMPORTED: weakref.WeakKeyDictionary[wasmtime.Module, tuple] = weakref.WeakKeyDictionary()
-
-
-def _check_shape_once(module: wasmtime.Module, name: str, offered: dict[ImportKey, Any]) -> None:
-    """check_shape(module, name, offered); for a module without functions of the learner's, once per module."""
-    # With imports= it runs every time: keeping the functions it passed would keep them alive,
-    # and with them whatever they refer to (their Example, say), for as long as the module lives.
-    if offered or module not in _SHAPE_CHECKED:
-        check_shape(module, name, offered)
-        if not offered:
-            _SHAPE_CHECKED.add(module)
-
-
-def _imported_functions(module: wasmtime.Module) -> tuple[tuple[ImportKey, wasmtime.FuncType, Callable], ...]:
-    """Each function `module` imports, once (a module may import a name twice): its key, type and result check."""
-    found = _IMPORTED.get(module)
-    if found is None:
-        unique: dict[ImportKey, tuple[ImportKey, wasmtime.FuncType, Callable]] = {}
-        for imp in module.imports:
-            key = import_key(imp)
-            func_type = cast(wasmtime.FuncType, imp.type)  # check_shape let through functions only
-            unique.setdefault(key, (key, func_type, result_check(key, func_type)))
-        found = _IMPORTED[module] = tuple(unique.values())
-    return found
-
-
 def _checked_host(behaviour: HostBehaviour | str, exit_code: int) -> tuple[Callable[[], None], HostBehaviour, int]:
     """The tutorial's early_exit for `behaviour` and `exit_code`, with both as checked values."""
     behaviour, code = HostBehaviour(behaviour), ExitCode(exit_code).code
     return make_host(behaviour, code), behaviour, code
-
-
-def _host_trampoline(example_ref: weakref.ref[Example], check: Callable[[Any], Any]) -> Callable[[], Any]:
-    """The function wasmtime calls for env.early_exit: the Example's host, reached weakly, its raise recorded."""
-
-    def early_exit() -> Any:
-        example = example_ref()
-        if example is None:  # a guest runs only inside a call on its Example, which keeps it alive
-            return None
-        try:
-            # Under the guard: a Ctrl-C, deadline or Stop ends it. It asks example.host each
-            # time, so a panel can change the behaviour without re-instantiating.
-            return check(host_call(example.host))
-        except BaseException as error:
-            example._raised = error  # what this call's outcome is told from (see Example._sorted)
-            raise
-
-    return early_exit
-
-
-def _learner_trampoline(
-    example_ref: weakref.ref[Example], key: ImportKey, check: Callable[[Any], Any]
-) -> Callable[..., Any]:
-    """The function wasmtime calls for the learner's import `key`: theirs, reached weakly, its raise recorded."""
-
-    def host_function(*args: Any) -> Any:
-        example = example_ref()
-        if example is None:
-            return None
-        function = example._imports[key]
-        try:
-            return check(host_call(lambda: function(*args)))
-        except BaseException as error:
-            example._raised = error
-            raise
-
-    return host_function
 
 
 def run_example(
@@ -453,21 +341,3 @@ def run_example(
     )
     progress("Calling `run` function...")
     return example._run_checked(x, y, timeout=timeout, fuel=fuel)
-
-
-def _cut_earlier_traceback(error: BaseException, reported: TracebackType | None) -> TracebackType | None:
-    """Cut from `error`'s traceback what an earlier outcome reported (`reported`); return what is left.
-
-    A learner's host may raise one prepared object on every call (`stop = ExitCode(1)`, then
-    `raise stop`). Each raise puts that call's frames in front of the object's old traceback, the
-    very object the last outcome reported: without the cut it grows with every call (~90,000
-    frames kept alive after 10,000 calls).
-    """
-    tb = error.__traceback__
-    if reported is not None:
-        while tb is not None:
-            if tb.tb_next is reported:
-                tb.tb_next = None
-                break
-            tb = tb.tb_next
-    return error.__traceback__
