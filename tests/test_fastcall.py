@@ -280,3 +280,76 @@ def test_missing_private_pieces_get_no_fast_path(monkeypatch) -> None:
 @pytest.mark.parametrize("version, ok", [("50.0.1", True), ("50.1.0rc1", True), ("5.0.0", False), ("500.0", False)])
 def test_version_supported(version: str, ok: bool) -> None:
     assert _fastcall.version_supported(version) is ok
+
+
+@pytest.mark.skipif(not FAST_PATH, reason=f"no fast path on wasmtime {INSTALLED}, an untested major")
+def test_a_trap_leaves_the_fast_paths_buffers_ready_for_the_next_call() -> None:
+    # Traps when x is 0, adds otherwise: the trap's pointer is handed over, the buffer's set back.
+    g = Guest(trapping_wat("(if (i32.eqz (local.get 0)) (then unreachable)) (i32.add (local.get 0) (local.get 1))"))
+    g.run(g.store, 1, 1)  # the first call may take the public path
+    for _ in range(3):
+        with pytest.raises(wasmtime.Trap) as caught:
+            g.run(g.store, 0, 7)
+        assert caught.value.trap_code == wasmtime.TrapCode.UNREACHABLE
+        assert g.run(g.store, 1, 7) == 8
+    assert not g.run.public
+
+
+@pytest.mark.skipif(not FAST_PATH, reason=f"no fast path on wasmtime {INSTALLED}, an untested major")
+def test_the_own_hosts_call_raises_what_wasm_reported_and_leaves_the_variable_to_its_caller() -> None:
+    from wasmtime import _func
+
+    g = Guest()
+    exit_code = ExitCode(6)
+
+    def host() -> None:
+        raise exit_code
+
+    g.host = host
+    call = _fastcall.make_own_hosts_i32_call(g.func)
+    assert call is not None
+    with pytest.raises(wasmtime.WasmtimeError) as caught:
+        call(g.store, 1, 7)
+    assert not isinstance(caught.value, wasmtime.Trap)
+    assert _func.LAST_EXCEPTION is exit_code  # left there: the caller knows it was its own
+    _fastcall.forget_host_exception(ExitCode(6))  # an equal one, not the same: not ours to take
+    assert _func.LAST_EXCEPTION is exit_code
+    _fastcall.forget_host_exception(exit_code)
+    assert _func.LAST_EXCEPTION is None
+
+
+@pytest.mark.skipif(not FAST_PATH, reason=f"no fast path on wasmtime {INSTALLED}, an untested major")
+def test_the_floor_call_returns_and_raises_as_the_typed_path_does(guest: Guest) -> None:
+    floor = _fastcall.make_floor_call(guest.func, 1, 7)
+    assert floor is not None and floor(guest.store) == 8
+    exit_code = ExitCode(2)
+
+    def host() -> None:
+        raise exit_code
+
+    guest.host = host
+    with pytest.raises(ExitCode) as caught:
+        floor(guest.store)
+    assert caught.value is exit_code
+
+
+def test_no_floor_call_without_the_fast_path(monkeypatch, guest: Guest) -> None:
+    monkeypatch.setattr(_fastcall, "wasmtime_version", lambda: "51.0.0")
+    assert _fastcall.make_floor_call(guest.func, 1, 7) is None
+    assert _fastcall.make_own_hosts_i32_call(guest.func) is None
+
+
+def test_an_export_is_found_without_reading_every_export_one_by_one(monkeypatch) -> None:
+    # wasmtime-py's instance.exports(store) reads export i by index, each read walking the list:
+    # quadratic (8,000 exports: seconds). typed_export never goes through it.
+    funcs = "".join(f'(func (export "f{i}") (result i32) i32.const {i})' for i in range(300))
+    wat = f'(module (memory (export "mem") 1) {funcs} (func (export "run") (param i32 i32) (result i32) local.get 0))'
+    store = wasmtime.Store()
+    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wat), [])
+    monkeypatch.setattr(wasmtime.Instance, "exports", lambda self, store: pytest.fail("read every export"))
+    assert typed.typed_export(instance, store, "run", (("i32", "i32"), ("i32",)))(store, 5, 0) == 5
+    assert typed.typed_export(instance, store, "f299", ((), ("i32",)))(store) == 299
+    with pytest.raises(LookupError, match="does not export `nope`"):
+        typed.typed_export(instance, store, "nope", ((), ()))
+    with pytest.raises(typed.SignatureError, match="export `mem` is a memory"):
+        typed.typed_export(instance, store, "mem", ((), ()))

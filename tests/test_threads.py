@@ -197,3 +197,35 @@ def test_a_stop_pressed_while_a_call_is_announced_is_kept_for_that_call_only() -
     assert isinstance(outcome, Interrupted) and outcome.reason == "stop"
     assert time.monotonic() - started < 1
     assert announced.run(1, 7) == ExitedEarly(ExitCode(1))  # kept for one call, not for ever
+
+
+@pytest.mark.parametrize("path", ["fast", "public"])
+def test_a_trap_given_another_threads_exception_by_wasmtime_py_is_still_a_trap(monkeypatch, path: str) -> None:
+    # Another thread's host exception, left in wasmtime-py's shared variable as this call traps.
+    from wasmtime import _func
+
+    if path == "public":
+        public_only(monkeypatch)
+    example = Example(UNREACHABLE_WAT)
+    example.run(1, 7)  # the first call of a process may take the public path: past it
+    theirs = ExitCode(9)
+    monkeypatch.setattr(_func, "LAST_EXCEPTION", theirs)
+    outcome = example.run(1, 7)
+    assert isinstance(outcome, OtherError) and isinstance(outcome.error, wasmtime.Trap), outcome
+    if path == "fast":  # wasm's own trap, and the other thread's exception left where its caller looks
+        assert outcome.error.trap_code == wasmtime.TrapCode.UNREACHABLE
+        assert _func.LAST_EXCEPTION is theirs
+    else:  # Func.__call__ raised theirs in place of the trap: a trap still, saying what was lost
+        assert outcome.error.message == host_record.LOST_TRAP
+
+
+@pytest.mark.parametrize("path", ["fast", "public"])
+def test_an_exit_leaves_nothing_of_ours_in_wasmtime_pys_shared_variable(monkeypatch, path: str) -> None:
+    from wasmtime import _func
+
+    if path == "public":
+        public_only(monkeypatch)
+    example = Example(exit_code=4)
+    for _ in range(3):
+        assert example.run(1, 7) == ExitedEarly(ExitCode(4))
+        assert _func.LAST_EXCEPTION is None  # no other call can be handed our exit code
