@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from ctypes import POINTER, addressof, byref, memset, sizeof
+from ctypes import POINTER, addressof, byref, c_int, memset, sizeof
 from typing import Any
 
 import wasmtime
@@ -85,6 +85,7 @@ def _private_parts() -> dict[str, Any] | None:
             error_from_ptr=wasmtime.WasmtimeError._from_ptr,
             trap_from_ptr=wasmtime.Trap._from_ptr,
             error_delete=getattr(_bindings, "_wasmtime_error_delete", _ffi.wasmtime_error_delete),
+            error_exit_status=getattr(_bindings, "_wasmtime_error_exit_status", _ffi.wasmtime_error_exit_status),
         )
     except (ImportError, AttributeError):
         return None
@@ -122,7 +123,8 @@ def _make_i32_call(func: wasmtime.Func, *, own_hosts: bool) -> FastCall | None:
     if parts is None:
         return None
     raw_call, val_t, trap_t, i32_kind = parts["raw_call"], parts["val_t"], parts["trap_t"], parts["i32_kind"]
-    error_from_ptr, trap_from_ptr, func_module = parts["error_from_ptr"], parts["trap_from_ptr"], parts["func_module"]
+    trap_from_ptr, func_module = parts["trap_from_ptr"], parts["func_module"]
+    error_from_ptr = _error_maker(parts)
     # Made once: byref() keeps the struct alive and costs a little per call.
     func_ref = byref(func._func)
     trap_pointer = POINTER(trap_t)
@@ -176,6 +178,25 @@ def _make_i32_call(func: wasmtime.Func, *, own_hosts: bool) -> FastCall | None:
         return result.i32
 
     return call
+
+
+def _error_maker(parts: dict[str, Any]) -> Callable[[Any], wasmtime.WasmtimeError]:
+    """WasmtimeError._from_ptr, minus its per-call import and pointer-type check (the pointer is wasmtime's own)."""
+    from_ptr, exit_status = parts["error_from_ptr"], parts["error_exit_status"]
+    error_type = wasmtime.WasmtimeError
+    new = error_type.__new__
+    code = c_int(0)
+    code_ref = byref(code)
+
+    def error_from(pointer: Any) -> wasmtime.WasmtimeError:
+        if exit_status(pointer, code_ref):
+            return from_ptr(pointer)  # WASI's proc_exit: wasmtime-py makes its ExitTrap
+        error = new(error_type)
+        error._set_ptr(pointer)
+        error._WasmtimeError__message = None  # type: ignore[attr-defined]  # read by str(): fetched then
+        return error
+
+    return error_from
 
 
 def forget_host_exception(error: BaseException) -> None:
