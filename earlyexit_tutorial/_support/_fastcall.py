@@ -122,40 +122,14 @@ def _make_i32_call(func: wasmtime.Func, *, own_hosts: bool) -> FastCall | None:
     parts = _usable_parts(func)
     if parts is None:
         return None
-    raw_call, val_t, trap_t, i32_kind = parts["raw_call"], parts["val_t"], parts["trap_t"], parts["i32_kind"]
-    trap_from_ptr, func_module = parts["trap_from_ptr"], parts["func_module"]
-    error_from_ptr = _error_maker(parts)
+    raw_call = parts["raw_call"]
+    new_buffers, failed = _buffer_maker(parts), _failure_maker(parts, own_hosts)
     # Made once: byref() keeps the struct alive and costs a little per call.
     func_ref = byref(func._func)
-    trap_pointer = POINTER(trap_t)
-
-    def new_buffers() -> tuple:
-        params = (val_t * 2)()
-        params[0].kind = params[1].kind = i32_kind
-        results = (val_t * 1)()
-        trap = trap_pointer()  # NULL; wasmtime sets it when the guest traps
-        # Keep views of the unions so a call sets and reads plain fields.
-        return params, params[0].of, params[1].of, results, results[0].of, trap, byref(trap)
-
     # Buffers not in use. A call takes one set and gives it back, so a host
     # function that calls `run` again (re-entry), or another thread, never
     # shares a set with a call still in flight; list.pop/append are atomic.
     free = [new_buffers()]
-
-    def failed(error: Any, trap: Any) -> BaseException:
-        """What the call raises when wasmtime reported an error or a trap."""
-        if trap:
-            return trap_from_ptr(_take_pointer(trap))
-        wasm_error = error_from_ptr(error)
-        if own_hosts:
-            return wasm_error
-        # As enter_wasm does: the host's own exception, if the trampoline left one, carrying wasmtime's error.
-        host_error = func_module.LAST_EXCEPTION
-        if host_error is None:
-            return wasm_error
-        func_module.LAST_EXCEPTION = None
-        host_error.__context__ = wasm_error
-        return host_error
 
     def call(store: wasmtime.Store, x: int, y: int) -> int:
         try:
@@ -169,6 +143,7 @@ def _make_i32_call(func: wasmtime.Func, *, own_hosts: bool) -> FastCall | None:
         param_x.i32 = x
         param_y.i32 = y
         error = raw_call(store._context(), func_ref, params, 2, results, 1, trap_ref)
+        # enter_wasm's two checks, inline: an error (a host's exception) or a trap.
         if error or trap:
             failure = failed(error, trap)  # before the buffers go back: it reads and resets their trap
             free.append(buffers)
@@ -178,6 +153,42 @@ def _make_i32_call(func: wasmtime.Func, *, own_hosts: bool) -> FastCall | None:
         return result.i32
 
     return call
+
+
+def _buffer_maker(parts: dict[str, Any]) -> Callable[[], tuple]:
+    """A function that makes one set of a call's buffers: parameters, results and the trap pointer."""
+    val_t, i32_kind, trap_pointer = parts["val_t"], parts["i32_kind"], POINTER(parts["trap_t"])
+
+    def new_buffers() -> tuple:
+        params = (val_t * 2)()
+        params[0].kind = params[1].kind = i32_kind
+        results = (val_t * 1)()
+        trap = trap_pointer()  # NULL; wasmtime sets it when the guest traps
+        # Keep views of the unions so a call sets and reads plain fields.
+        return params, params[0].of, params[1].of, results, results[0].of, trap, byref(trap)
+
+    return new_buffers
+
+
+def _failure_maker(parts: dict[str, Any], own_hosts: bool) -> Callable[[Any, Any], BaseException]:
+    """A function that tells what a call raises when wasmtime reported an error or a trap."""
+    trap_from_ptr, func_module, error_from_ptr = parts["trap_from_ptr"], parts["func_module"], _error_maker(parts)
+
+    def failed(error: Any, trap: Any) -> BaseException:
+        if trap:
+            return trap_from_ptr(_take_pointer(trap))
+        wasm_error = error_from_ptr(error)
+        if own_hosts:
+            return wasm_error
+        # As enter_wasm does: the host's own exception, if the trampoline left one, carrying wasmtime's error.
+        host_error = func_module.LAST_EXCEPTION
+        if host_error is None:
+            return wasm_error
+        func_module.LAST_EXCEPTION = None
+        host_error.__context__ = wasm_error
+        return host_error
+
+    return failed
 
 
 def _error_maker(parts: dict[str, Any]) -> Callable[[Any], wasmtime.WasmtimeError]:
