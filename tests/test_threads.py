@@ -229,3 +229,29 @@ def test_an_exit_leaves_nothing_of_ours_in_wasmtime_pys_shared_variable(monkeypa
     for _ in range(3):
         assert example.run(1, 7) == ExitedEarly(ExitCode(4))
         assert _func.LAST_EXCEPTION is None  # no other call can be handed our exit code
+
+
+@pytest.mark.parametrize("path", ["fast", "public"])
+def test_an_example_run_inside_another_examples_host_function_keeps_its_outcome_to_itself(
+    monkeypatch, path: str
+) -> None:
+    if path == "public":
+        public_only(monkeypatch)
+    inner = Example(exit_code=2)
+    inner_outcomes: list[object] = []
+
+    def tick() -> None:  # the outer guest's env.early_exit: it runs the inner guest, then lets the outer go on
+        inner_outcomes.append(inner.run(1, 7))
+
+    outer = Example(GUEST_WAT, imports={"env": {"early_exit": tick}})
+    for _ in range(3):
+        assert outer.run(1, 7) == Returned(8)  # the inner call's ExitCode(2) is not the outer call's
+    assert inner_outcomes == [ExitedEarly(ExitCode(2))] * 3
+
+    def tick_then_exit() -> None:
+        inner_outcomes.append(inner.run(1, 7))
+        raise ExitCode(5)
+
+    outer._imports[("env", "early_exit")] = tick_then_exit
+    assert outer.run(1, 7) == ExitedEarly(ExitCode(5))
+    assert inner_outcomes[-1] == ExitedEarly(ExitCode(2))

@@ -267,12 +267,17 @@ class Example:
                 pending, self._announced, self._stop_pending = self._stop_pending, False, False
             if pending:
                 guard.stop()  # pressed while the call was announced: it begins stopped
-            with guard:
-                try:
-                    self._record.raised = None
-                    outcome: Outcome = Returned(self._run.call_unchecked(self.store, x, y))
-                except BaseException as error:  # noqa: BLE001 - sorted, or raised again below
-                    outcome = self._sorted(error)
+            try:
+                with guard:
+                    try:
+                        self._record.raised = None
+                        outcome: Outcome = Returned(self._run.call_unchecked(self.store, x, y))
+                    except BaseException as error:  # noqa: BLE001 - sorted, or raised again below
+                        outcome = self._sorted(error)
+            except KeyboardInterrupt as ctrl_c:  # the guard's own, entering or leaving: a Ctrl-C it caught
+                if guard.reason is not Reason.KERNEL:
+                    raise
+                outcome = OtherError(ctrl_c)
             # The guard's say: a call it stopped is Interrupted, whatever it ended with.
             failure = outcome.error if type(outcome) is OtherError else None
             stopped = guard.what_stopped(failure)
