@@ -153,7 +153,7 @@ class Example:
         example = weakref.ref(self)
         for key, func_type, check in imported_functions(self.module):
             if key in self._imports:
-                func = wasmtime.Func(self.store, func_type, learner_trampoline(example, key, check))
+                func = wasmtime.Func(self.store, func_type, learner_trampoline(example, key, func_type, check))
                 self.linker.define(self.store, *key, func)
             else:  # check_shape let through only the tutorial's env.early_exit, typed () -> ()
                 define_env(self.linker, self.store, early_exit_trampoline(example, check))
