@@ -99,7 +99,8 @@ def early_exit_trampoline(example_ref: weakref.ref[Any], check: Callable[[Any], 
         try:
             # Under the guard: a Ctrl-C, deadline or Stop ends it. It asks example.host each
             # time, so a panel can change the behaviour without re-instantiating.
-            return check(host_call(example.host))
+            result = host_call(example.host)
+            return None if result is None else check(result)  # () -> (): check() refuses anything else
         except BaseException as error:
             example._record.raised = error
             raise
