@@ -255,3 +255,25 @@ def test_an_example_run_inside_another_examples_host_function_keeps_its_outcome_
     outer._imports[("env", "early_exit")] = tick_then_exit
     assert outer.run(1, 7) == ExitedEarly(ExitCode(5))
     assert inner_outcomes[-1] == ExitedEarly(ExitCode(2))
+
+
+def test_an_idle_example_on_a_shared_engine_stops_nobody_elses_call() -> None:
+    from earlyexit_tutorial import guard
+
+    engine = interruptible_engine()
+    module = wasmtime.Module(engine, LOOPING_WAT)
+    idle, busy = Example(module, engine=engine), Example(module, engine=engine)
+    store = busy.store
+    reasons: list[object] = []
+
+    def run() -> None:
+        with pytest.raises(wasmtime.Trap), guard(store, timeout=1.0) as call:
+            busy.typed_run(store, 0, 0)  # loops until its own deadline
+        reasons.append(call.reason)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.2)
+    idle.stop()  # nothing of its own runs: it must not stop the guard() call on its neighbour's store
+    thread.join(10)
+    assert reasons == ["deadline"]
