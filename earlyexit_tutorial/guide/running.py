@@ -135,7 +135,8 @@ class Example:
         self.linker = wasmtime.Linker(self.engine)
         self._define_imports()
         # The start function, if any, runs here: under the guard, like `run`.
-        self.instance = self._instantiate(timeout, fuel, shared_module=name if engine is not None else None)
+        given = engine is not None and isinstance(module, wasmtime.Module)  # taken as compiled on `engine`
+        self.instance = self._instantiate(timeout, fuel, module_from_engine=given)
         self.typed_run: TypedRun = typed_run(self.instance, self.store)
         # The Example's own call of the same export: a host's exception comes out as the
         # wasm error that carried it, and the outcome is told from self._record.
@@ -158,7 +159,7 @@ class Example:
             else:  # check_shape let through only the tutorial's env.early_exit, typed () -> ()
                 define_env(self.linker, self.store, early_exit_trampoline(example, check))
 
-    def _instantiate(self, timeout: float | None, fuel: int | None, shared_module: str | None) -> wasmtime.Instance:
+    def _instantiate(self, timeout: float | None, fuel: int | None, module_from_engine: bool) -> wasmtime.Instance:
         """Instantiate the module under the guard; a start function that fails is one clear line."""
         failure: BaseException | None = None
         self._record.raised = None
@@ -181,7 +182,7 @@ class Example:
             raise StartStopped(f"cannot instantiate the module: its start function {why}", reason) from None
         if isinstance(failure, (wasmtime.Trap, wasmtime.WasmtimeError)):
             hint = ""
-            if shared_module == "the given wasmtime.Module" and not isinstance(failure, wasmtime.Trap):
+            if module_from_engine and not isinstance(failure, wasmtime.Trap):
                 hint = " (was the module compiled on the engine given as engine=?)"
             raise ModuleError(f"cannot instantiate the module: {short_error(failure)}{hint}") from None
         # Without imports of the learner's, the only host function a start function can call is ours.
