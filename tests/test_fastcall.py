@@ -73,15 +73,16 @@ def guest() -> Guest:
 
 
 def warm(g: Guest) -> Guest:
-    # The first call takes the public path, the second sets up the fast one.
+    # A first call may take the public path (the first one in a process does); the fast one is set up after.
     g.run(g.store, 0, 0)
     g.run(g.store, 0, 0)
     return g
 
 
 def test_fast_path_is_used_exactly_on_the_tested_majors(guest: Guest) -> None:
-    fast = getattr(guest.run._call, "__qualname__", "").startswith("make_fast_i32_call.")
+    fast = getattr(guest.run._call, "__qualname__", "").startswith("_make_i32_call.")
     assert fast is FAST_PATH, f"wasmtime {INSTALLED}"
+    assert guest.run.public is not FAST_PATH
     assert (_fastcall.make_fast_i32_call(guest.func) is not None) is FAST_PATH
     if not FAST_PATH:
         assert guest.run._call == guest.func  # the public Func.__call__
@@ -146,7 +147,7 @@ def test_traps_come_back_as_trap_with_their_code(code: wasmtime.TrapCode) -> Non
     g = Guest(trapping_wat(TRAP_WATS[code]))
     with pytest.raises(wasmtime.Trap) as public:
         g.func(g.store, 1, 7)
-    for _ in range(3):  # the public path, setting up the fast path, the fast path
+    for _ in range(3):  # a first call (perhaps the public path), then the fast path
         with pytest.raises(wasmtime.Trap) as caught:
             g.run(g.store, 1, 7)
         assert caught.value.trap_code == public.value.trap_code == code
@@ -279,3 +280,85 @@ def test_missing_private_pieces_get_no_fast_path(monkeypatch) -> None:
 @pytest.mark.parametrize("version, ok", [("50.0.1", True), ("50.1.0rc1", True), ("5.0.0", False), ("500.0", False)])
 def test_version_supported(version: str, ok: bool) -> None:
     assert _fastcall.version_supported(version) is ok
+
+
+@pytest.mark.skipif(not FAST_PATH, reason=f"no fast path on wasmtime {INSTALLED}, an untested major")
+def test_a_trap_leaves_the_fast_paths_buffers_ready_for_the_next_call() -> None:
+    # Traps when x is 0, adds otherwise: the trap's pointer is handed over, the buffer's set back.
+    g = Guest(trapping_wat("(if (i32.eqz (local.get 0)) (then unreachable)) (i32.add (local.get 0) (local.get 1))"))
+    g.run(g.store, 1, 1)  # the first call may take the public path
+    for _ in range(3):
+        with pytest.raises(wasmtime.Trap) as caught:
+            g.run(g.store, 0, 7)
+        assert caught.value.trap_code == wasmtime.TrapCode.UNREACHABLE
+        assert g.run(g.store, 1, 7) == 8
+    assert not g.run.public
+
+
+@pytest.mark.skipif(not FAST_PATH, reason=f"no fast path on wasmtime {INSTALLED}, an untested major")
+def test_the_own_hosts_call_raises_what_wasm_reported_and_leaves_the_variable_to_its_caller() -> None:
+    from wasmtime import _func
+
+    g = Guest()
+    exit_code = ExitCode(6)
+
+    def host() -> None:
+        raise exit_code
+
+    g.host = host
+    call = _fastcall.make_own_hosts_i32_call(g.func)
+    assert call is not None
+    with pytest.raises(wasmtime.WasmtimeError) as caught:
+        call(g.store, 1, 7)
+    assert not isinstance(caught.value, wasmtime.Trap)
+    assert _func.LAST_EXCEPTION is exit_code  # left there: the caller knows it was its own
+    _fastcall.forget_host_exception(ExitCode(6))  # an equal one, not the same: not ours to take
+    assert _func.LAST_EXCEPTION is exit_code
+    _fastcall.forget_host_exception(exit_code)
+    assert _func.LAST_EXCEPTION is None
+
+
+@pytest.mark.skipif(not FAST_PATH, reason=f"no fast path on wasmtime {INSTALLED}, an untested major")
+def test_the_floor_call_returns_and_raises_as_the_typed_path_does(guest: Guest) -> None:
+    floor = _fastcall.make_floor_call(guest.func, 1, 7)
+    assert floor is not None and floor(guest.store) == 8
+    exit_code = ExitCode(2)
+
+    def host() -> None:
+        raise exit_code
+
+    guest.host = host
+    with pytest.raises(ExitCode) as caught:
+        floor(guest.store)
+    assert caught.value is exit_code
+
+
+def test_no_floor_call_without_the_fast_path(monkeypatch, guest: Guest) -> None:
+    monkeypatch.setattr(_fastcall, "wasmtime_version", lambda: "51.0.0")
+    assert _fastcall.make_floor_call(guest.func, 1, 7) is None
+    assert _fastcall.make_own_hosts_i32_call(guest.func) is None
+
+
+def test_an_export_is_found_without_reading_every_export_one_by_one(monkeypatch) -> None:
+    # wasmtime-py's instance.exports(store) reads export i by index, each read walking the list:
+    # quadratic (8,000 exports: seconds). typed_export never goes through it.
+    funcs = "".join(f'(func (export "f{i}") (result i32) i32.const {i})' for i in range(300))
+    wat = f'(module (memory (export "mem") 1) {funcs} (func (export "run") (param i32 i32) (result i32) local.get 0))'
+    store = wasmtime.Store()
+    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wat), [])
+    monkeypatch.setattr(wasmtime.Instance, "exports", lambda self, store: pytest.fail("read every export"))
+    assert typed.typed_export(instance, store, "run", (("i32", "i32"), ("i32",)))(store, 5, 0) == 5
+    assert typed.typed_export(instance, store, "f299", ((), ("i32",)))(store) == 299
+    with pytest.raises(LookupError, match="does not export `nope`"):
+        typed.typed_export(instance, store, "nope", ((), ()))
+    with pytest.raises(typed.SignatureError, match="export `mem` is a memory"):
+        typed.typed_export(instance, store, "mem", ((), ()))
+
+
+@pytest.mark.skipif(not FAST_PATH, reason=f"no fast path on wasmtime {INSTALLED}, an untested major")
+def test_once_the_version_is_known_a_typed_run_is_fast_from_its_first_call() -> None:
+    # A server makes an Example per request and calls it once: that call must not be the slow one.
+    _fastcall.wasmtime_version()
+    g = Guest()
+    assert g.run(g.store, 1, 7) == 8
+    assert not g.run.public

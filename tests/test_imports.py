@@ -17,6 +17,7 @@ from earlyexit_tutorial import (
     ExitedEarly,
     Interrupted,
     ModuleError,
+    OtherError,
     Returned,
     interruptible_config,
     run_example,
@@ -233,3 +234,102 @@ def test_a_start_function_stopped_by_a_learners_function_does_not_blame_early_ex
     assert str(refused.value) == (
         "cannot instantiate the module: its start function called a host function, which exited with code 4"
     )
+
+
+# A host function's result, checked against its wasm type -------------------------------------------
+
+RESULTS_WAT = """\
+(module
+  (import "env" "i32" (func $i32 (result i32)))
+  (import "env" "i64" (func $i64 (result i64)))
+  (import "env" "f64" (func $f64 (result f64)))
+  (import "env" "pair" (func $pair (result i32 i32)))
+  (func (export "run") (param $x i32) (param $y i32) (result i32)
+    (if (result i32) (i32.eq (local.get $x) (i32.const 1)) (then (call $i32))
+      (else (if (result i32) (i32.eq (local.get $x) (i32.const 2)) (then (i32.wrap_i64 (call $i64)))
+        (else (if (result i32) (i32.eq (local.get $x) (i32.const 3)) (then (i32.trunc_f64_s (call $f64)))
+          (else (i32.add (call $pair)))))))))
+)
+"""
+
+
+def results_example(i32: object = 0, i64: object = 0, f64: object = 0.0, pair: object = (0, 0)) -> Example:
+    """An Example whose four host functions return the given values: run(1, 0) calls env.i32, run(2, 0) env.i64..."""
+    funcs = {"i32": lambda: i32, "i64": lambda: i64, "f64": lambda: f64, "pair": lambda: pair}
+    return Example(RESULTS_WAT, imports={"env": funcs})
+
+
+@pytest.mark.parametrize(
+    "x, values, error, message",
+    [
+        (
+            1,
+            {"i32": 2**31},
+            ValueError,
+            "host function env.i32 returned 2147483648, outside the i32 range "
+            "-2147483648..2147483647 (for an unsigned value above 2147483647, return value - 2**32)",
+        ),
+        (1, {"i32": 0xFFFFFFFF}, ValueError, "host function env.i32 returned 4294967295, outside the i32 range"),
+        (1, {"i32": 10**30}, ValueError, "host function env.i32 returned 1000000000000000000000000000000, outside"),
+        (1, {"i32": 2**1000}, ValueError, "host function env.i32 returned a number of about 302 digits, outside"),
+        (1, {"i32": True}, TypeError, "host function env.i32 returned True, expected an int for its i32 result"),
+        (1, {"i32": 1.5}, TypeError, "host function env.i32 returned 1.5, expected an int for its i32 result"),
+        (
+            2,
+            {"i64": 2**64 + 7},
+            ValueError,
+            "host function env.i64 returned 18446744073709551623, outside the i64 "
+            "range -9223372036854775808..9223372036854775807 (for an unsigned value above 9223372036854775807, "
+            "return value - 2**64)",
+        ),
+        (3, {"f64": "5"}, TypeError, "host function env.f64 returned '5', expected a float or an int for its f64"),
+        (3, {"f64": 10**400}, ValueError, "host function env.f64 returned a number of about 401 digits, too large"),
+        (4, {"pair": 5}, TypeError, r"host function env.pair returned 5, expected 2 values (i32, i32)"),
+        (4, {"pair": (1, 2, 3)}, TypeError, r"host function env.pair returned (1, 2, 3), expected 2 values"),
+        (4, {"pair": (1, 2**31)}, ValueError, "host function env.pair returned 2147483648, outside the i32 range"),
+    ],
+    ids=[
+        "2**31",
+        "masked",
+        "10**30",
+        "2**1000",
+        "True",
+        "float-for-i32",
+        "i64",
+        "str-for-f64",
+        "huge-for-f64",
+        "int-for-pair",
+        "three-for-pair",
+        "pair-out-of-range",
+    ],
+)
+def test_a_host_result_that_does_not_fit_its_wasm_type_is_an_other_error_naming_it(
+    x: int, values: dict, error: type, message: str
+) -> None:
+    outcome = results_example(**values).run(x, 0)
+    assert isinstance(outcome, OtherError) and type(outcome.error) is error, outcome
+    assert str(outcome.error).startswith(message)
+    assert "\n" not in str(outcome.error) and len(str(outcome.error)) < 300
+
+
+def test_host_results_that_fit_reach_the_guest() -> None:
+    assert results_example(i32=-(2**31)).run(1, 0) == Returned(-(2**31))
+    assert results_example(i32=0xFFFFFFFF - 2**32).run(1, 0) == Returned(-1)  # unsigned, the way the message says
+    assert results_example(i64=2**63 - 1).run(2, 0) == Returned(-1)  # wrapped to i32 by the guest itself
+    assert results_example(f64=5).run(3, 0) == Returned(5)  # an int is a fine f64
+    assert results_example(f64=7.9).run(3, 0) == Returned(7)
+    assert results_example(pair=[20, 22]).run(4, 0) == Returned(42)  # a list does as well as a tuple
+
+
+@pytest.mark.parametrize("error", [SystemExit(3), GeneratorExit(), KeyboardInterrupt()], ids=lambda e: type(e).__name__)
+def test_a_base_exception_from_a_learners_host_function_leaves_run_as_it_came(error: BaseException) -> None:
+    # KeyboardInterrupt too, raised by the host's own code with no Ctrl-C: as Python would raise it.
+    def tick(n: int) -> int:
+        raise error
+
+    example = Example(TICKING_WAT, imports={"env": {"tick": tick}})
+    with pytest.raises(type(error)) as caught:
+        example.run(1, 7)
+    assert caught.value is error
+    example._imports[("env", "tick")] = lambda n: 0
+    assert example.run(1, 7) == Returned(1)  # the Example is still usable

@@ -81,7 +81,7 @@ def test_an_error_in_a_click_handler_is_shown_in_the_panel(monkeypatch) -> None:
     def broken() -> None:
         raise RuntimeError("the stopper is broken")
 
-    monkeypatch.setattr(example.stopper, "starting", broken)
+    monkeypatch.setattr(example, "_announce", broken)
     panel.start_button.click()  # ipywidgets would swallow this exception
     assert stdout_of(panel.out) == "error: RuntimeError: the stopper is broken\n"
 

@@ -136,7 +136,7 @@ def stop_panel(example: Example, x: int = 0, y: int = 0, timeout: float | None =
                 out.append_stdout("error: this Example is already running a call; wait for it to finish or stop it\n")
                 return
             running[0] = True
-            example.stopper.starting()  # a Stop pressed before the background call begins is kept for it
+            example._announce()  # a Stop pressed before the background call begins is kept for it
             out.outputs = ()  # clear the previous result (works with or without a front end)
             status.value = "running (no deadline)" if timeout is None else f"running (deadline {timeout:g} s)"
             start.disabled, stop.disabled = True, False

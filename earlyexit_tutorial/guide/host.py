@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
 
 import wasmtime
 
+from .._support.printable import clip, printable
+from .._support.validation import shown
 from .exit_code import ExitCode
 from .signatures import EARLY_EXIT_SIGNATURE, func_type
 
@@ -112,3 +116,96 @@ def offered_imports(imports: Mapping[str, Mapping[str, Any]] | None) -> dict[Imp
 def is_wasmtime_extern(value: object) -> bool:
     """Tell whether `value` is a wasmtime object a module can import: a Func, Memory, Global, Table or Instance."""
     return isinstance(value, (wasmtime.Func, wasmtime.Memory, wasmtime.Global, wasmtime.Table, wasmtime.Instance))
+
+
+# The ranges of the integer results a host function may return, by wasm type: signed, as
+# wasmtime-py takes them (it would wrap anything else silently).
+_INT_RANGES = {"i32": (-(2**31), 2**31 - 1, "2**32"), "i64": (-(2**63), 2**63 - 1, "2**64")}
+
+
+def result_check(key: ImportKey, func_type: wasmtime.FuncType) -> Callable[[Any], Any]:
+    """A function that returns a host function's result as wasmtime takes it, or raises naming the import.
+
+    The result of an import typed with no results must be None; with one, a value of
+    that type; with several, a tuple or list of that many. An i32 or i64 is an int
+    in the signed range (a bool is refused); an f32 or f64 an int or a float, handed
+    on as a float. A wrong type is a TypeError, a value out of range a ValueError.
+    """
+    results = tuple(str(result) for result in func_type.results)
+    name = clip(printable(f"{key[0]}.{key[1]}"), 60)
+    checks = tuple(_value_check(name, kind) for kind in results)
+    if not results:
+
+        def nothing(value: Any) -> None:
+            if value is not None:
+                raise TypeError(
+                    f"host function {name} returned {shown(value)}, expected None: its type returns nothing"
+                )
+
+        return nothing
+    if len(results) == 1:
+        return checks[0]
+    expected = f"{len(results)} values ({', '.join(results)})"
+
+    def several(values: Any) -> Any:
+        if not isinstance(values, (tuple, list)) or len(values) != len(checks):
+            raise TypeError(f"host function {name} returned {shown(values)}, expected {expected}")
+        return [check(value) for check, value in zip(checks, values, strict=True)]
+
+    return several
+
+
+def result_fast_path(func_type: wasmtime.FuncType) -> tuple[int, int, bool]:
+    """What result_check lets through at once, for a caller to test inline: (low, high, None allowed).
+
+    An int in low..high for a single i32 or i64 result (an empty range otherwise), and
+    None when the type has no results.
+    """
+    results = tuple(str(result) for result in func_type.results)
+    if len(results) == 1 and results[0] in _INT_RANGES:
+        low, high, _ = _INT_RANGES[results[0]]
+        return low, high, False
+    return 1, 0, not results
+
+
+def _value_check(name: str, kind: str) -> Callable[[Any], Any]:
+    """The check of one result of wasm type `kind` from the host function `name`."""
+    if kind in _INT_RANGES:
+        low, high, modulus = _INT_RANGES[kind]
+
+        def integer(value: Any) -> int:
+            if type(value) is int and low <= value <= high:  # the common case, first
+                return value
+            if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+                raise TypeError(f"host function {name} returned {shown(value)}, expected an int for its {kind} result")
+            number = operator.index(value)
+            if not low <= number <= high:
+                raise ValueError(
+                    f"host function {name} returned {shown(number)}, outside the {kind} range {low}..{high} "
+                    f"(for an unsigned value above {high}, return value - {modulus})"
+                )
+            return number
+
+        return integer
+    if kind in ("f32", "f64"):
+
+        def real(value: Any) -> float:
+            if type(value) is float:
+                return value
+            if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+                raise TypeError(
+                    f"host function {name} returned {shown(value)}, expected a float or an int for its {kind} result"
+                )
+            try:
+                number = float(value)
+            except OverflowError:
+                raise ValueError(f"host function {name} returned {shown(value)}, too large for an {kind}") from None
+            if kind == "f32" and math.isfinite(number) and abs(number) > _F32_MAX:
+                raise ValueError(f"host function {name} returned {shown(value)}, too large for an f32")
+            return number
+
+        return real
+    return lambda value: value  # references and the like: wasmtime-py converts and checks them
+
+
+_F32_MAX = 3.4028234663852886e38

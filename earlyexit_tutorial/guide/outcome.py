@@ -55,7 +55,8 @@ class Returned(_Record):
     value: int
 
     def __init__(self, value: int) -> None:
-        super().__init__(value)
+        # The one field set straight: every normal return makes one, so it skips _Record's loop.
+        object.__setattr__(self, "value", value)
 
     @property
     def message(self) -> str:
@@ -69,7 +70,7 @@ class ExitedEarly(_Record):
     exit_code: ExitCode
 
     def __init__(self, exit_code: ExitCode) -> None:
-        super().__init__(exit_code)
+        object.__setattr__(self, "exit_code", exit_code)
 
     @property
     def code(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
 import wasmtime
 
@@ -16,13 +16,14 @@ from ..interrupting.guard import (
     Reason,
     Stopper,
     check_limits,
-    host_call,
     interruptible_engine,
+    stopper_for,
 )
 from .exit_code import ExitCode
-from .guest import ModuleError, ModuleSource, check_shape, compile_guest, compile_module
-from .host import HostBehaviour, ImportKey, define_env, import_key, make_host, offered_imports
-from .outcome import OtherError, Outcome, call_run, guarded_outcome, short_error, what_it_did
+from .guest import ModuleError, ModuleSource, compile_guest, compile_module
+from .host import HostBehaviour, define_env, make_host, offered_imports
+from .host_record import HostRecord, check_shape_once, early_exit_trampoline, imported_functions, learner_trampoline
+from .outcome import ExitedEarly, Interrupted, OtherError, Outcome, Returned, guarded_outcome, short_error, what_it_did
 from .typed import TypedRun, typed_run
 
 # Default caps on what one guest may take, so a runaway module cannot eat the
@@ -61,9 +62,15 @@ class Example:
     `imports` offers your own host functions, by the names the guest imports:
     `imports={"env": {"tick": tick}}`. Each gets the wasm type the module declares
     for it: it is called with the wasm parameters as Python ints and floats, and
-    returns the result (or None). Raise `ExitCode(n)` from any of them to end the
-    call as `ExitedEarly`. `env.early_exit` is the tutorial's own (`behaviour` and
-    `exit_code` choose what it does) unless you offer one; a guest need not import it.
+    returns the result (None for none, a tuple for several). An i32 or i64 result
+    must be an int in the signed range (-2**31..2**31-1 for an i32): return
+    `v - 2**32` for an unsigned i32 above 2**31-1; an f32 or f64 result may be an
+    int or a float. A result that does not fit its type ends the call as an
+    OtherError naming the function. Raise `ExitCode(n)` from any of them to end the
+    call as `ExitedEarly`; `SystemExit`, `KeyboardInterrupt` and the other
+    exceptions that are not `Exception`s leave `run()` as they came (a Ctrl-C is
+    the `Interrupted` outcome). `env.early_exit` is the tutorial's own (`behaviour`
+    and `exit_code` choose what it does) unless you offer one; a guest need not import it.
 
     `limits` caps what the guest may take, as `wasmtime.Store.set_limits` does:
     `memory_size` (bytes of linear memory, per memory), `table_elements`,
@@ -71,6 +78,12 @@ class Example:
     defaults (64 MiB of memory). Lower them to see what a guest does when a
     `memory.grow` is refused: `Example(module, limits={"memory_size": 2**20})`
     lets it grow to one MiB (16 pages), then `memory.grow` returns -1.
+
+    `engine` shares one engine among many Examples, as a server does (a store per
+    request): give an engine made by `interruptible_engine()` and, as `module`, a
+    `wasmtime.Module` compiled on it, and no Example compiles anything. Without it
+    each Example makes an engine of its own (and loads a given Module into it).
+    Either way `stop()` stops this Example's call only.
 
     `timeout` and `fuel` bound the module's start function, if it has one.
     """
@@ -85,6 +98,7 @@ class Example:
         limits: dict | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
         fuel: int | None = None,
+        engine: wasmtime.Engine | None = None,
         progress: Callable[[str], None] = lambda line: None,
     ) -> None:
         # The cheap checks first, before the slow compile.
@@ -92,24 +106,42 @@ class Example:
         timeout, fuel = check_limits(timeout, fuel)
         store_limits = check_store_limits(limits, DEFAULT_LIMITS)
         self._imports = offered_imports(imports)
-        # Each example owns its engine: an epoch increment then stops this
-        # example's guest and nobody else's.
-        self.engine = interruptible_engine()
-        self.stopper = Stopper(self.engine)
+        # What this Example's host functions raised in its current call: see host_record.py.
+        self._record = HostRecord()
+        # The call running now, and a stop pressed for a call announced but not begun.
+        self._stop_lock = threading.Lock()
+        self._call: GuardedCall | None = None
+        self._announced = self._stop_pending = False
+        if engine is None:
+            # An engine of its own: an epoch increment then stops this example's guest and nobody else's.
+            self.engine = interruptible_engine()
+            self.stopper = Stopper(self.engine)
+        else:
+            if not isinstance(engine, wasmtime.Engine):
+                raise TypeError(f"engine must be a wasmtime.Engine, got {type(engine).__name__}")
+            self.engine = engine
+            self.stopper = stopper_for(engine)  # NotInterruptible for an engine the guard cannot stop
+        self._own_engine = engine is None
         progress("Compiling module...")
         if module is None:
             self.module, name = compile_guest(self.engine), "the tutorial's guest"
+        elif engine is not None and isinstance(module, wasmtime.Module):
+            self.module, name = module, "the given wasmtime.Module"  # compiled on `engine`: nothing to do
         else:
             self.module, name = compile_module(self.engine, module)
-        check_shape(self.module, name, self._imports)
+        check_shape_once(self.module, name, self._imports)
         progress("Instantiating module...")
         self.store = wasmtime.Store(self.engine)
         self.store.set_limits(**store_limits)
         self.linker = wasmtime.Linker(self.engine)
         self._define_imports()
         # The start function, if any, runs here: under the guard, like `run`.
-        self.instance = self._instantiate(timeout, fuel)
+        given = engine is not None and isinstance(module, wasmtime.Module)  # taken as compiled on `engine`
+        self.instance = self._instantiate(timeout, fuel, module_from_engine=given)
         self.typed_run: TypedRun = typed_run(self.instance, self.store)
+        # The Example's own call of the same export: a host's exception comes out as the
+        # wasm error that carried it, and the outcome is told from self._record.
+        self._run = TypedRun(self.typed_run.func, own_hosts=True)
         # A store serves one thread at a time: two calls at once (a Stop panel's
         # background call and a cell, say) could crash the kernel.
         self._busy = threading.Lock()
@@ -121,28 +153,22 @@ class Example:
         # forever. So each one is a trampoline that reaches the Example weakly and
         # looks the function up there (the learner's own may refer to the Example).
         example = weakref.ref(self)
-        defined: set[ImportKey] = set()
-        for imp in self.module.imports:
-            key = import_key(imp)
-            if key in defined:  # a module may import one name more than once; a linker holds it once
-                continue
-            defined.add(key)
+        for key, func_type, check in imported_functions(self.module):
             if key in self._imports:
-                func_type = cast(wasmtime.FuncType, imp.type)  # check_shape let through functions only
-                func = wasmtime.Func(self.store, func_type, _learner_trampoline(example, key))
+                func = wasmtime.Func(self.store, func_type, learner_trampoline(example, key, func_type, check))
                 self.linker.define(self.store, *key, func)
-            else:  # check_shape let through only the tutorial's env.early_exit
-                # It asks self.host each time, so a panel can change the behaviour without re-instantiating.
-                define_env(self.linker, self.store, _host_trampoline(example))
+            else:  # check_shape let through only the tutorial's env.early_exit, typed () -> ()
+                define_env(self.linker, self.store, early_exit_trampoline(example, check))
 
-    def _instantiate(self, timeout: float | None, fuel: int | None) -> wasmtime.Instance:
+    def _instantiate(self, timeout: float | None, fuel: int | None, module_from_engine: bool) -> wasmtime.Instance:
         """Instantiate the module under the guard; a start function that fails is one clear line."""
         failure: BaseException | None = None
+        self._record.raised = None
         with GuardedCall(self.store, self.stopper, timeout=timeout, fuel=fuel) as guard:
             try:
                 instance = self.linker.instantiate(self.store, self.module)
             except BaseException as error:  # a host's KeyboardInterrupt too
-                failure = error
+                failure = self._record.outcome_error(error, public=True)  # wasmtime-py's call: the public path
         stopped = guard.what_stopped(failure)
         reason = None if stopped is None else stopped.reason
         if failure is None:
@@ -156,7 +182,10 @@ class Example:
             why = what_it_did(reason, guard.timeout, guard.fuel)
             raise StartStopped(f"cannot instantiate the module: its start function {why}", reason) from None
         if isinstance(failure, (wasmtime.Trap, wasmtime.WasmtimeError)):
-            raise ModuleError(f"cannot instantiate the module: {short_error(failure)}") from None
+            hint = ""
+            if module_from_engine and not isinstance(failure, wasmtime.Trap):
+                hint = " (was the module compiled on the engine given as engine=?)"
+            raise ModuleError(f"cannot instantiate the module: {short_error(failure)}{hint}") from None
         # Without imports of the learner's, the only host function a start function can call is ours.
         host = "a host function" if self._imports else "env.early_exit"
         if isinstance(failure, ExitCode):
@@ -169,20 +198,6 @@ class Example:
                 f"{type(failure).__name__}: {short_error(failure)}"
             ) from failure
         raise failure  # SystemExit and the like go on as they came
-
-    def _call_host(self) -> object:
-        """The guest's env.early_exit: call whatever host function is chosen now."""
-        # Whatever it returns goes back to wasmtime, which rejects a value
-        # from a function typed to return nothing: a clear OtherError outcome.
-        return self._call_learner(self.host, ())
-
-    def _call_learner(self, function: Callable[..., Any], args: tuple) -> Any:
-        """Call a host function under the guard (a Ctrl-C in it ends the call)."""
-        try:
-            return host_call(lambda: function(*args))
-        except BaseException as error:
-            _forget_earlier_raises(error)
-            raise
 
     def set_host(self, behaviour: HostBehaviour | str = HostBehaviour.EXIT, exit_code: int = 1) -> None:
         """Choose what the tutorial's early_exit does on the next calls (refused while a call runs)."""
@@ -237,47 +252,81 @@ class Example:
         fuel: int | None = None,
         host: tuple[Callable[[], None], HostBehaviour, int] | None = None,
     ) -> Outcome:
-        """Call run(x, y), x and y already checked; `host`, a checked choice for early_exit, is taken first."""
+        """Call run(x, y), x and y already checked; `host`, a checked choice for early_exit, is taken first.
+
+        What `run_guarded(guard, lambda: call_run(...))` does, in one frame, and told
+        from what this Example's own host functions raised (see `_sorted`).
+        """
         guard = GuardedCall(self.store, self.stopper, timeout=timeout, fuel=fuel)  # checks the limits
-        self._hold()  # the busy check comes first: a refused call changes nothing
+        # The busy check first, so a refused call changes nothing: _hold() inline, for its common case.
+        if not self._busy.acquire(blocking=False):
+            self._hold()  # raises ExampleBusy (or takes the Example, if the other call has just ended)
         try:
             if host is not None:
                 self.host, self.behaviour, self.exit_code = host
-            self.stopper.starting()  # a Stop pressed from now on stops this call
-            return run_guarded(guard, lambda: call_run(self.typed_run.call_unchecked, self.store, x, y))
+            with self._stop_lock:  # a stop() from now on stops this call
+                self._call = guard
+                pending, self._announced, self._stop_pending = self._stop_pending, False, False
+            if pending:
+                guard.stop()  # pressed while the call was announced: it begins stopped
+            try:
+                with guard:
+                    try:
+                        self._record.raised = None
+                        outcome: Outcome = Returned(self._run.call_unchecked(self.store, x, y))
+                    except BaseException as error:  # noqa: BLE001 - sorted, or raised again below
+                        outcome = self._sorted(error)
+            except KeyboardInterrupt as ctrl_c:  # the guard's own, entering or leaving: a Ctrl-C it caught
+                if guard.reason is not Reason.KERNEL:
+                    raise
+                outcome = OtherError(ctrl_c)
+            # The guard's say: a call it stopped is Interrupted, whatever it ended with.
+            failure = outcome.error if type(outcome) is OtherError else None
+            stopped = guard.what_stopped(failure)
+            if stopped is not None:
+                return Interrupted(stopped.reason, stopped.error, stopped.timeout, stopped.fuel_consumed)
+            if failure is not None and not isinstance(failure, Exception):
+                raise failure  # SystemExit, a host's own KeyboardInterrupt...: as they came
+            return outcome
         finally:
+            self._call = None
             self._busy.release()
 
+    def _sorted(self, error: BaseException) -> Outcome:
+        """The outcome of a call that raised `error`: call_run's arms, told from what our hosts raised.
+
+        A host's exception, whatever wasm reported (wasmtime-py may have given this
+        call another thread's: see host_record.py); else wasm's own error or trap.
+        """
+        raised = self._record.outcome_error(error, public=self._run.public)
+        if isinstance(raised, ExitCode):
+            return ExitedEarly(raised)  # the host asked the guest to stop
+        return OtherError(raised)  # a trap, an error we did not plan for, or a BaseException raised again above
+
+    def _announce(self) -> None:
+        """A call is on its way (a Stop panel's, on another thread): a stop() from now until it begins is kept."""
+        with self._stop_lock:
+            if not self._announced:  # announced twice: keep a stop already pressed
+                self._announced, self._stop_pending = True, False
+
     def stop(self) -> None:
-        """Stop the guest that is running now (the Stop button's action)."""
-        self.stopper.stop(Reason.STOP)
+        """Stop this Example's guest running now (the Stop button's action); a no-op when idle."""
+        with self._stop_lock:
+            call = self._call
+            if call is None and self._announced:
+                self._stop_pending = True
+                return
+        if call is not None:
+            call.stop()  # this call only, even on an engine other Examples share
+        elif self._own_engine:
+            # Idle: on an engine of its own, a guard() call on its store is this Example's guest too.
+            self.stopper.stop(Reason.STOP)
 
 
 def _checked_host(behaviour: HostBehaviour | str, exit_code: int) -> tuple[Callable[[], None], HostBehaviour, int]:
     """The tutorial's early_exit for `behaviour` and `exit_code`, with both as checked values."""
     behaviour, code = HostBehaviour(behaviour), ExitCode(exit_code).code
     return make_host(behaviour, code), behaviour, code
-
-
-def _host_trampoline(example_ref: weakref.ref[Example]) -> Callable[[], Any]:
-    """The function wasmtime calls for env.early_exit: the Example's host, reached weakly."""
-
-    def early_exit() -> Any:
-        example = example_ref()
-        # A guest runs only inside a call on its Example, which keeps it alive.
-        return None if example is None else example._call_host()
-
-    return early_exit
-
-
-def _learner_trampoline(example_ref: weakref.ref[Example], key: ImportKey) -> Callable[..., Any]:
-    """The function wasmtime calls for the learner's import `key`: their function, reached weakly."""
-
-    def host_function(*args: Any) -> Any:
-        example = example_ref()
-        return None if example is None else example._call_learner(example._imports[key], args)
-
-    return host_function
 
 
 def run_example(
@@ -299,17 +348,3 @@ def run_example(
     )
     progress("Calling `run` function...")
     return example._run_checked(x, y, timeout=timeout, fuel=fuel)
-
-
-def _forget_earlier_raises(error: BaseException) -> None:
-    """Cut from `error`'s traceback the frames that earlier raises of the same object left there."""
-    # A learner's host may raise one prepared object on every call (`stop = ExitCode(1)`, then
-    # `raise stop`). Each raise puts this call's frames in front of the old traceback, so without
-    # the cut it grows with every call: ~90,000 frames kept alive after 10,000 calls. This call's
-    # frames come first; the old traceback begins where the last call caught it, in call_run.
-    tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        if tb.tb_next.tb_frame.f_code is call_run.__code__:
-            tb.tb_next = None
-            return
-        tb = tb.tb_next
