@@ -38,8 +38,14 @@ class WatchedCall(Protocol):
         """What to raise in a host function of the call once it is stopped: None while it is not."""
 
 
-class GuestStopped(Exception):
-    """Raised inside a host function whose call was stopped, so that the guest cannot run on."""
+class StoppedFromOutside:
+    """The mark of the error a host function of a stopped call raises (`guard.GuestStopped`).
+
+    A mixin, so that this module needs no wasmtime (a process that has not loaded it
+    may fork safely): the watcher's hook lets such an error pass quietly.
+    """
+
+    __slots__ = ()
 
 
 class _Stacks:

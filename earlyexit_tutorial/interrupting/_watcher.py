@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _calls
-from ._calls import GuestStopped, WatchedCall
+from ._calls import StoppedFromOutside, WatchedCall
 
 
 def _nobody_takes_sigint() -> bool:
@@ -205,7 +205,7 @@ def _resend_ctrl_c_dropped_in_finalizer(unraisable: Any) -> None:
     if isinstance(unraisable.exc_value, KeyboardInterrupt) and threading.get_ident() == _calls.MAIN_THREAD:
         WATCHER.poke(RESEND_CTRL_C)
         return
-    if isinstance(unraisable.exc_value, GuestStopped):
+    if isinstance(unraisable.exc_value, StoppedFromOutside):
         return  # our wake for a stopped host, landed in a finalizer: the call ends anyway when the host returns
     _previous_unraisablehook(unraisable)
 

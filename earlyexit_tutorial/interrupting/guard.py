@@ -68,16 +68,20 @@ budget in `limits.py`.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import threading
 import time
+from types import FrameType
 
 import wasmtime
+
+from .._support import _epoch_callback
 
 # This module is the guard's face to the layers above: what a caller of the guard
 # needs is importable from here, wherever it is kept. Each `name as name` is such a re-export.
 from . import _calls, _signals, _watcher
-from ._calls import GuestStopped
 from ._calls import host_call as host_call
 from .engines import NotInterruptible as NotInterruptible
 from .engines import interruptible_config as interruptible_config
@@ -85,6 +89,20 @@ from .engines import interruptible_engine as interruptible_engine
 from .limits import DEFAULT_TIMEOUT, check_limits
 from .limits import UNLIMITED_FUEL as UNLIMITED_FUEL
 from .stopper import Reason, Stopper, stopper_for
+
+
+class GuestStopped(wasmtime.Trap, _calls.StoppedFromOutside):
+    """Raised inside a host function whose call was stopped, so that the guest cannot run on.
+
+    A `wasmtime.Trap` whose `trap_code` is `TrapCode.INTERRUPT`, as when the stop
+    reaches the guest itself: `except wasmtime.Trap` around a guarded call sees a
+    deadline or Stop the same way wherever it landed.
+    """
+
+    @property
+    def trap_code(self) -> wasmtime.TrapCode:
+        """Always INTERRUPT: the call was stopped from outside."""
+        return wasmtime.TrapCode.INTERRUPT
 
 
 class StopReport:
@@ -97,7 +115,7 @@ class StopReport:
     ) -> None:
         self.reason = reason
         self.error = error  # the trap or exception the call ended with (a stand-in if it ended normally)
-        self.timeout = timeout  # the call's deadline in seconds, for DEADLINE, STOP and KERNEL
+        self.timeout = timeout  # the call's deadline in seconds (None: none), whatever stopped it
         self.fuel_consumed = fuel_consumed  # for FUEL
 
     def __repr__(self) -> str:
@@ -111,7 +129,7 @@ class GuardedCall:
     """One call into wasm under the guard: `with guard(store) as call:` around it.
 
     Afterwards `reason` says what stopped the call: DEADLINE, STOP or KERNEL, or
-    FUEL when wasmtime's out-of-fuel trap left the `with` block; None if nothing did.
+    FUEL when its fuel budget ran out; None if nothing did.
     """
 
     __slots__ = (
@@ -122,10 +140,15 @@ class GuardedCall:
         "deadline",
         "reason",
         "in_host",
+        "block_frame",
+        "_gate",
+        "_budget",
+        "_fuel_left_outside",
         "_main",
         "_state",
         "_outer",
         "_inner",
+        "_same_store_outer",
     )
 
     def __init__(
@@ -144,52 +167,85 @@ class GuardedCall:
         self.deadline = math.inf
         self.reason: Reason | None = None
         self.in_host = False  # a host function called through host_call runs now
+        self.block_frame: FrameType | None = None  # main thread: the frame of the `with` block
+        self._gate = _epoch_callback.gate_for(store)  # None: a stop moves the engine's epoch for every store
+        self._budget = self.fuel  # the fuel given: less than `fuel` inside a call on the same store
+        self._fuel_left_outside: int | None = None  # the enclosing call's fuel when this one began
         self._main = False
         self._state = _NEW
         self._outer: GuardedCall | None = None  # the call whose host function this one runs in
         self._inner: GuardedCall | None = None  # the call running in this one's host function
+        self._same_store_outer: GuardedCall | None = None  # the enclosing call on this same store, if any
 
     def __enter__(self) -> GuardedCall:
         if self._state is not _NEW:
             raise RuntimeError("a guard serves one call: make a new one with guard(store) for the next")
-        store, stopper = self.store, self.stopper
-        store.set_fuel(self.fuel)
-        # The deadline counts from the epoch now: a tick before this line is ignored.
-        store.set_epoch_deadline(1)
-        self._main = main = threading.get_ident() == _calls.MAIN_THREAD
+        store = self.store
+        main = self._main = threading.get_ident() == _calls.MAIN_THREAD
         if main:
-            _signals.SIGNALS.swap_in()
-        try:
-            with _calls.LOCK:
+            self.block_frame = sys._getframe(1)  # where the handler stops looking for a host function
+        # One locked section: the signal swap, the stack, the registrations, fuel and deadline.
+        with _calls.LOCK:
+            try:
                 self._state = _ACTIVE
                 outer = _calls.STACKS.push(self)
-                pending = stopper.register(self)  # a stop() pressed while the call was announced
+                if main and outer is None:
+                    _signals.SIGNALS.swap_in()  # the outermost call of the main thread
+                pending = self.stopper.register(self)  # a stop() pressed while the call was announced
                 if self.reason is None:  # not stop()ped before it began
                     self.reason = pending
                 if isinstance(outer, GuardedCall):  # it runs in outer's host function
                     self._outer, outer._inner = outer, self
                     if self.reason is None:
                         self.reason = outer.reason
+                    self._share_the_outer_budget(_calls.STACKS.current())
+                store.set_fuel(self._budget)
+                gate = self._gate
+                if gate is not None:
+                    gate.go_on, gate.tripped = self.reason is None, False
+                # The deadline counts from the epoch now: a tick before this line is ignored.
+                # Stopped already: the guest traps at its first check.
+                store.set_epoch_deadline(1 if self.reason is None else 0)
                 if main:
                     _signals.SIGNALS.register(self)
-                if self.reason is not None:
-                    store.set_epoch_deadline(0)  # traps at the guest's first check, on this store alone
                 if self.timeout is not None:
                     self.deadline = time.monotonic() + self.timeout
                     _watcher.WATCHER.add(self)
-        except BaseException:
-            self._leave()
-            raise
+            except BaseException:
+                self._leave()
+                raise
         return self
 
+    def _share_the_outer_budget(self, calls: list) -> None:
+        """Inside a call on the same store: take at most the fuel it has left (under the lock)."""
+        for call in reversed(calls[:-1]):
+            if isinstance(call, GuardedCall) and call.store is self.store:
+                self._same_store_outer = call
+                left = self.store.get_fuel()
+                self._fuel_left_outside = left
+                self._budget = min(self.fuel, left)
+                return
+
     def __exit__(self, exc_type: object, error: object, traceback: object) -> None:
-        self._leave()
-        if (
-            self.reason is None
-            and isinstance(error, wasmtime.Trap)
-            and error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL
-        ):
+        if self.reason is None and self._spent_its_fuel(error):
             self.reason = Reason.FUEL  # the guest's own doing, but `call.reason` tells every way a call was cut short
+        kernel = self.reason is Reason.KERNEL
+        if kernel and self._main and (error is not None or (self._gate is not None and self._gate.tripped)):
+            # The error leaving carries the Ctrl-C, or the block caught the trap it made
+            # (as Example.run does, to tell it as an outcome): it is owed no more.
+            _signals.SIGNALS.ctrl_c_delivered()
+        self._leave()
+        if kernel and error is not None and not isinstance(error, KeyboardInterrupt):
+            # Ctrl-C is KeyboardInterrupt, as everywhere in Python: a loop that
+            # catches Trap around guarded calls still stops on it.
+            raise KeyboardInterrupt from error  # type: ignore[misc]
+
+    def _spent_its_fuel(self, error: object) -> bool:
+        if isinstance(error, wasmtime.Trap):
+            return error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL
+        # The out-of-fuel trap was caught inside the block (or a host swallowed it): the
+        # budget is gone all the same. An unlimited budget is never spent: skip the look.
+        return self._budget != UNLIMITED_FUEL and self.store.get_fuel() == 0
 
     def _leave(self) -> None:
         main = self._main
@@ -204,26 +260,55 @@ class GuardedCall:
             outer = self._outer
             if outer is not None and outer._inner is self:
                 outer._inner = None
+            self._give_back_to_the_same_store_outer()
             self._state = _DONE
+            self.block_frame = None
             _calls.STACKS.pop(self)  # last: until here a Ctrl-C is this call's
-        if main:
-            _signals.SIGNALS.swap_out()
+            if main and not _calls.STACKS.main:
+                _signals.SIGNALS.swap_out()  # may raise the KeyboardInterrupt of a Ctrl-C owed
+
+    def _give_back_to_the_same_store_outer(self) -> None:
+        """Back in the enclosing call on this store: its fuel less what this one used, its own epoch rule."""
+        gate, outside = self._gate, self._same_store_outer
+        if outside is None:
+            if gate is not None:
+                gate.go_on = False  # no guarded call on the store: trap, as without a callback
+            return
+        store = self.store
+        left = self._fuel_left_outside
+        if left is not None:
+            with contextlib.suppress(wasmtime.WasmtimeError):
+                store.set_fuel(left - (self._budget - store.get_fuel()))
+        if gate is not None:
+            gate.go_on = outside.reason is None
+        store.set_epoch_deadline(1 if outside.reason is None else 0)
 
     def stop(self) -> None:
         """Stop this call's guest, from any thread (reason STOP); before the call begins it begins stopped.
 
-        The epoch is the engine's, so every guarded call running on that engine stops with it.
+        Only this call: other guarded calls, on this engine or any other, run on (see the
+        module's docstring for the wasmtime versions where the engine's epoch is all there is).
         """
         with _calls.LOCK:
             if self._state is _ACTIVE:
-                self.stopper.stop(Reason.STOP)
+                self._stop(Reason.STOP)
             elif self._state is _NEW and self.reason is None:
                 self.reason = Reason.STOP
+
+    def _stop(self, reason: Reason) -> None:
+        """Stop this call alone for `reason` (under the lock), or its engine's every call where that is all there is."""
+        if self._gate is None:
+            self.stopper.stop_every_call(reason)
+            return
+        self.stopped_for(reason)
+        self.stopper.engine.increment_epoch()  # the gates let every other store go on
+        if reason is not Reason.KERNEL and self._main:
+            _signals.SIGNALS.wake_host()
 
     def stopped_error(self) -> BaseException | None:
         """What a host function of this call raises once a deadline, Stop or Ctrl-C stopped it; None while not."""
         reason = self.reason
-        if reason is None:
+        if reason is None or reason is Reason.FUEL:
             return None
         if reason is Reason.KERNEL:
             return KeyboardInterrupt()  # as Python's own handler would: a cell's or a script's code may expect it
@@ -243,23 +328,29 @@ class GuardedCall:
         if error is None:  # it finished as it was stopped: still a stopped call, never "returned"
             error = self.stopped_error()
         if reason is Reason.FUEL:
-            return StopReport(reason, error, fuel_consumed=self.fuel - self.store.get_fuel())  # type: ignore[arg-type]
+            consumed = self._budget - self.store.get_fuel()
+            if error is None:
+                error = GuestStopped("the call's fuel budget ran out")
+            return StopReport(reason, error, timeout=self.timeout, fuel_consumed=consumed)
         return StopReport(reason, error, timeout=self.timeout)  # type: ignore[arg-type]
 
     def stopped_for(self, reason: Reason) -> None:
         """Record that `reason` stopped this call, and stop the calls nested in it.
 
-        Under the lock; the caller (its Stopper, or stop_for_ctrl_c) moves the epoch.
+        Under the lock; the caller (its Stopper, `_stop` or stop_for_ctrl_c) moves the epoch.
         """
         # A keyboard interrupt outranks what came before it.
         if self._state is _DONE or self.reason is reason:
             return
         if self.reason is None or reason is Reason.KERNEL:
             self.reason = reason
+        gate = self._gate
+        if gate is not None:
+            gate.go_on = False  # before the epoch moves: at its deadline this store traps
         inner = self._inner
         if inner is not None and inner.reason is None:
             # The call running in this one's host function: this guest cannot go on until it ends.
-            inner.stopper.stop(reason)
+            inner._stop(reason)
 
     def stop_for_ctrl_c(self) -> None:
         """Stop this call for a Ctrl-C (under the lock, maybe inside a locked block of this thread)."""
@@ -270,7 +361,18 @@ class GuardedCall:
 
     def stop_at_deadline(self) -> None:
         """Stop this call at its deadline (the watcher, under the lock)."""
-        self.stopper.stop(Reason.DEADLINE)
+        self._stop(Reason.DEADLINE)
+
+
+# The handler may run anywhere in these, and raising there would leave the call's state half-changed.
+_signals.never_raise_in(
+    GuardedCall.__enter__,
+    GuardedCall.__exit__,
+    GuardedCall._leave,
+    GuardedCall._share_the_outer_budget,
+    GuardedCall._give_back_to_the_same_store_outer,
+    GuardedCall._spent_its_fuel,
+)
 
 
 def guard(store: wasmtime.Store, *, timeout: float | None = DEFAULT_TIMEOUT, fuel: int | None = None) -> GuardedCall:
@@ -280,4 +382,4 @@ def guard(store: wasmtime.Store, *, timeout: float | None = DEFAULT_TIMEOUT, fue
     """
     if not isinstance(store, wasmtime.Store):
         raise TypeError(f"guard() needs a wasmtime.Store, got {type(store).__name__}")
-    return GuardedCall(store, stopper_for(store.engine), timeout=timeout, fuel=fuel)
+    return GuardedCall(store, stopper_for(store), timeout=timeout, fuel=fuel)
