@@ -202,8 +202,10 @@ BLOCK = "block"  # other Python code in the `with` block: raise KeyboardInterrup
 # asks `_epoch_callback.CALLBACK_CODE`, set once the callback exists.
 NEVER_RAISE: set[CodeType] = set()
 
-# The modules whose code is the Python glue of a call into wasm.
-_GLUE_MODULES = ("wasmtime", "earlyexit_tutorial._support._fastcall")
+# The modules whose code is the Python glue of a call into wasm: wasmtime-py's own
+# (its call wrapper, its host trampoline and what they call, ctypes among it) and
+# our typed fast path.
+_GLUE_MODULES = ("wasmtime", "ctypes", "earlyexit_tutorial._support._fastcall")
 
 
 def never_raise_in(*functions: Any) -> None:
@@ -211,32 +213,44 @@ def never_raise_in(*functions: Any) -> None:
     NEVER_RAISE.update(function.__code__ for function in functions)
 
 
+def _is_glue(frame: FrameType) -> bool:
+    return frame.f_globals.get("__name__", "").startswith(_GLUE_MODULES)
+
+
+def _is_host_trampoline(frame: FrameType) -> bool:
+    # wasmtime-py calls every host function from one ctypes callback, `trampoline` in `wasmtime._func`.
+    return frame.f_code.co_name == "trampoline" and frame.f_globals.get("__name__") == "wasmtime._func"
+
+
 def handler_place(frame: FrameType | None, block_frame: FrameType | None) -> str:
     """Where the main thread was when the SIGINT handler ran: OWN, GLUE, HOST or BLOCK.
 
     The protocol. `frame` is the frame the handler interrupted, `block_frame` the
     frame that entered the innermost guarded call. Looking from `frame` outwards up
-    to `block_frame`: a frame whose code is in NEVER_RAISE makes it OWN; an
-    innermost frame of wasmtime-py's (or of our typed fast path) makes it GLUE,
-    since raising there would lose the trap the call is about to raise, or leave
-    wasmtime-py's host trampoline outside its try; a frame of `wasmtime._func`
-    further out is that trampoline, so the code running is a host function's
-    (HOST); anything else is the block's own Python code (BLOCK).
+    to `block_frame`: a frame whose code is in NEVER_RAISE (or the epoch callback's)
+    makes it OWN. An innermost frame of wasmtime-py's, of ctypes or of our typed fast
+    path makes it GLUE: raising there would lose the trap the call is about to raise,
+    or escape wasmtime-py's host trampoline outside its `try` into C (a crash). Further
+    out, wasmtime-py's trampoline (`wasmtime._func.trampoline`) means a host function
+    runs: HOST if the frame the trampoline called is the host's own, GLUE if it is
+    the trampoline's glue (ctypes, wasmtime-py). Anything else is the block's own
+    Python code: BLOCK.
     """
     if frame is None:
         return BLOCK
     if frame.f_code in NEVER_RAISE or frame.f_code is _epoch_callback.CALLBACK_CODE:
         return OWN
-    if frame.f_globals.get("__name__", "").startswith(_GLUE_MODULES):
+    if _is_glue(frame):
         return GLUE
     place = BLOCK
+    called = frame
     while frame is not None and frame is not block_frame:
-        code = frame.f_code
-        if code in NEVER_RAISE:
+        if frame.f_code in NEVER_RAISE:
             return OWN
-        if place is BLOCK and frame.f_globals.get("__name__") == "wasmtime._func":
-            place = HOST  # keep looking outwards: the guard's own code may have called it
-        frame = frame.f_back
+        if place is BLOCK and _is_host_trampoline(frame):
+            # Keep looking outwards: the guard's own code may be further out.
+            place = GLUE if _is_glue(called) else HOST
+        called, frame = frame, frame.f_back
     return place
 
 
