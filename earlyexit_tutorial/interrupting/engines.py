@@ -3,10 +3,16 @@
 The guard stops a guest by moving its engine's epoch and bounds it with a fuel
 budget, so an engine needs both turned on when it is made: `interruptible_engine()`
 makes one, `check_interruptible()` tells whether an engine made elsewhere has them.
+
+In a forked child, engines are made without parallel compilation: wasmtime's
+compile thread pool does not survive `fork()` (a child's first compile would wait
+forever for threads it does not have), so a child compiles on its own thread.
+The parent keeps compiling in parallel.
 """
 
 from __future__ import annotations
 
+import os
 import weakref
 
 import wasmtime
@@ -16,11 +22,26 @@ class NotInterruptible(ValueError):
     """An engine without epoch interruption or fuel metering, which the guard cannot stop."""
 
 
+# Set in a forked child (os.register_at_fork): its engines must compile on one thread.
+_FORKED = False
+
+
+def _after_fork_in_child() -> None:
+    global _FORKED
+    _FORKED = True
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def interruptible_config() -> wasmtime.Config:
-    """A wasmtime Config with epoch interruption and fuel metering turned on."""
+    """A wasmtime Config with epoch interruption and fuel metering turned on (fork-safe in a forked child)."""
     config = wasmtime.Config()
     config.epoch_interruption = True
     config.consume_fuel = True
+    if _FORKED:
+        config.parallel_compilation = False  # the parent's compile threads are not in this process
     return config
 
 
