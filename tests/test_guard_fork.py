@@ -33,7 +33,8 @@ PRELUDE = textwrap.dedent(
         returned = Example().run(1, 7).message
         engine = interruptible_engine()
         store = wasmtime.Store(engine)
-        add = wasmtime.Instance(store, wasmtime.Module(engine, '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))'), []).exports(store)["add"]
+        ADD = '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))'
+        add = wasmtime.Instance(store, wasmtime.Module(engine, ADD), []).exports(store)["add"]
         with guard(store) as call:
             total = add(store, n, 1)
         return f"{stopped} | {returned} | {total} {call.reason}"

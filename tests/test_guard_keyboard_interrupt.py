@@ -6,7 +6,6 @@ terminal) and prints one line per trial; a hang is caught by faulthandler.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -39,7 +38,8 @@ PRELUDE = textwrap.dedent(
         module = wasmtime.Module(engine, '(module (import "" "host" (func $h)) (func (export "run") (call $h)))')
         return wasmtime.Instance(store, module, [wasmtime.Func(store, ty, host)]).exports(store)["run"]
 
-    spin = wasmtime.Instance(store, wasmtime.Module(engine, '(module (func (export "spin") (loop br 0)))'), []).exports(store)["spin"]
+    SPIN = '(module (func (export "spin") (loop br 0)))'
+    spin = wasmtime.Instance(store, wasmtime.Module(engine, SPIN), []).exports(store)["spin"]
     with guard(store):  # the first guard loads what the guard needs
         pass
     """

@@ -33,7 +33,9 @@ GUEST = """
     (local.get 1)))
 """
 
-pytestmark = pytest.mark.skipif(not _epoch_callback.available(), reason="wasmtime outside the callback's tested versions")
+pytestmark = pytest.mark.skipif(
+    not _epoch_callback.available(), reason="wasmtime outside the callback's tested versions"
+)
 
 
 class Pair:

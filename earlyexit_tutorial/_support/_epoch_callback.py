@@ -114,14 +114,14 @@ def _parts() -> dict[str, Any] | None:
                 gate.tripped = True
         except BaseException:  # noqa: BLE001, S110 - nothing may reach C: trap below
             pass
-        return new_trap(interrupt)  # type: ignore[no-any-return]
+        return new_trap(interrupt)
 
     global CALLBACK_CODE
     CALLBACK_CODE = at_epoch_deadline.__code__
     return dict(
         install=install,
         callback=callback_type(at_epoch_deadline),  # alive as long as this cache: the process
-        no_finalizer=ctypes.cast(None, finalizer_type),
+        no_finalizer=finalizer_type(),  # a null function pointer: nothing to finalize
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from types import FrameType
 from typing import Protocol, TypeVar
 
 # One lock for which calls are active, their deadlines and the signal state.
@@ -27,6 +28,7 @@ class WatchedCall(Protocol):
 
     deadline: float  # time.monotonic() at which the watcher stops it; math.inf for none
     in_host: bool  # a host function called through host_call runs inside it now
+    block_frame: FrameType | None  # on the main thread, the frame that entered the call
 
     def stop_for_ctrl_c(self) -> None:
         """Stop the call for a Ctrl-C (under LOCK)."""

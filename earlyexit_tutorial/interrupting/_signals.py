@@ -167,7 +167,7 @@ class _Signals:
         _sigint_to_main_thread()
 
     def on_sigint(self, signum: int, frame: FrameType | None) -> None:
-        """The SIGINT handler during a guarded call: stop the main thread's calls, and raise where Python can take it."""
+        """The SIGINT handler during a guarded call: stop the main thread's calls; raise where Python can take it."""
         with _calls.LOCK:
             self.sigint_byte_unread = True
             ctrl_c = not self.wake_sent

@@ -5,8 +5,11 @@ wasmtime's native code. No Python code runs on that thread until the guest
 returns, so neither a timer, nor a Stop button, nor JupyterLab's stop button
 (SIGINT) can reach it the ordinary Python way. The guard must let four things
 end such a call cleanly: a deadline, a fuel budget, a Stop (`call.stop()`,
-`Stopper.stop()`) and Ctrl-C; leave the store usable; and cost a few
-microseconds per call, since `Example.run` puts it around every call.
+`Stopper.stop()`) and Ctrl-C; end that call only, not its neighbours on the same
+engine (a server's threads, each with a store of one shared engine); leave the
+store usable; hold in a real program (many open files, fork, the learner's own
+host functions, guards nested in host functions); and cost a few microseconds
+per call, since `Example.run` puts it around every call.
 
 What doesn't work, and why.
 
@@ -20,50 +23,98 @@ What doesn't work, and why.
   of whoever else owns Ctrl-C (IPython, trio, a web server) for the whole
   process, even while no guest runs. So the handler and the wakeup fd are
   swapped in by the outermost guarded call and put back when it ends (~2 µs).
-- Raising KeyboardInterrupt from the handler wherever it runs: during a call
-  it may run inside wasmtime's ctypes trampoline, where an exception is lost
-  or crashes the process. It raises only inside a host function's body.
+- Moving the engine's epoch alone to stop one call: the epoch is the engine's,
+  so every store of the engine past its deadline traps: one request's timeout
+  would cut every other request short. wasmtime lets each store decide at its
+  deadline instead (the epoch-deadline callback), which wasmtime-py binds but
+  does not expose: `_support/_epoch_callback.py` is the one place that uses it.
+- Raising KeyboardInterrupt from the handler wherever it runs: it may run in
+  wasmtime-py's ctypes trampoline outside its `try` (the exception reaches C:
+  a crash), in our epoch callback (the same), in the guard's own bookkeeping
+  (half-changed state), or just after a trap came back (the trap is lost).
+  So the handler asks where it runs (`_signals.handler_place`).
+- Turning Ctrl-C into a trap, as a deadline is: a loop that catches
+  `wasmtime.Trap` around guarded calls (any retry loop) could then never be
+  stopped. Ctrl-C leaves the guard as KeyboardInterrupt, as everywhere in Python.
+- `select.select` in the watcher: it refuses descriptors >= 1024, which a
+  program with many files open gives to new sockets.
 
 The design. Entering, `GuardedCall` sets the store's fuel and an epoch
-deadline of one tick, then registers itself with its `Stopper` (one per
-engine) and with the calls of its thread. Moving the engine's epoch
-(`Stopper.stop`) then traps the guest with INTERRUPT. Every change to which
-calls are active happens under one lock, so a stop meant for a finished call
-can never move the epoch under the next one.
+deadline of one tick, then, in one locked section, swaps in the SIGINT handler
+(outermost main-thread call), registers itself with its `Stopper` (one per
+engine) and with the calls of its thread, and opens its store's gate. Every
+change to which calls are active happens under that one lock, so a stop meant
+for a finished call can never move the epoch under the next one.
 
-- Deadlines: one long-lived watcher thread sleeps until the earliest deadline
-  of the active calls and then stops that call. No thread per call.
+- One stop, one call: each guarded store gets wasmtime's epoch-deadline
+  callback once. Stopping a call closes its store's gate and moves the epoch;
+  at the deadline every store's callback runs, the stopped one traps (the same
+  `Trap`, `TrapCode.INTERRUPT`, as without a callback) and the others go on with
+  a new deadline of one tick (one Python call through ctypes per running
+  store, per stop; nothing per call).
+  `call.stop()`, a deadline and Ctrl-C stop their own calls; `Stopper.stop()`
+  stops every call on its engine. Where the callback is unavailable (a wasmtime
+  outside the tested versions) the engine's epoch is all there is: any stop
+  stops every guarded call on the engine, each told why.
+- Deadlines: one long-lived watcher thread waits (on a selector) until the
+  earliest deadline of the active calls and then stops that call. No thread per
+  call. Should the thread ever die, the calls it watched are stopped and every
+  later guarded call is refused with `WatcherDied`: a deadline never silently
+  stops working.
 - Ctrl-C, on the main thread only: the outermost call swaps in a SIGINT
   handler and points `signal.set_wakeup_fd` at a socket the watcher reads.
   While the main thread is inside wasm, the C-level handler still writes the
-  signal number to that socket, and the watcher stops the call. When Python
-  code runs during the call, the handler itself stops it, and raises
-  KeyboardInterrupt if it runs inside a host function (a sleeping host is left
-  at once; wasmtime turns the exception into a trap). A Ctrl-C while no call is
+  signal number to that socket, and the watcher stops the main thread's calls
+  (only those). When Python code runs during the call, the handler stops them
+  and raises KeyboardInterrupt where that is safe: in the block's own code (a
+  `time.sleep` in the block ends at once) and in a host function (a sleeping
+  host is left at once; wasmtime turns the exception into a trap and gives it
+  back). Where it is not safe, the Ctrl-C is owed: the trap it makes is turned
+  into `KeyboardInterrupt` (raised from the trap) as it leaves the block, and
+  one that never made a trap is raised when the outermost call ends. A block
+  that catches the trap itself (as `Example.run` does, to tell the outcome)
+  takes the Ctrl-C with it: `call.reason` is KERNEL. A Ctrl-C while no call is
   registered (entering or leaving) is raised once the previous handler is
-  back, so none is lost. An ignored SIGINT stays ignored.
-- A deadline or Stop while a host function runs: no wasm runs to see the
-  epoch, and a guest that returns right after the host call would never see
-  it. On the main thread the guard sends SIGINT to it, and the handler raises
-  GuestStopped inside the host (a sleeping host is left at once); on any
-  thread, `host_call` raises GuestStopped when the host returns. A stopped call
-  also stops every guarded call nested inside it (an Example run from a host
-  function). A call the guard stopped is reported as stopped, never as
-  returned.
+  back, so none is lost. An ignored SIGINT stays ignored; a handler installed
+  inside the block is kept when it ends.
+- A deadline or Stop while a host function runs (the learner's plain
+  `wasmtime.Func` too): no wasm runs to see the epoch, and a guest that returns
+  right after the host call would never see it. On the main thread the guard
+  sends SIGINT to it, and the handler raises GuestStopped (a `Trap` whose code
+  is INTERRUPT) inside the host, if one runs; on any thread, `host_call` (the
+  package's host functions) raises GuestStopped when the host returns. A
+  stopped call also stops every guarded call nested inside it (an Example run
+  from a host function). A call the guard stopped is reported as stopped,
+  never as returned.
+- Nested guards on one store (a guard in a host function): the inner call gets
+  at most the fuel the outer has left, the outer goes on with what it had less
+  what both used, and the outer's deadline still stops both.
+- Fork: the lock, the call stacks, the signal state and the watcher are made
+  again in a forked child, and engines made there compile on one thread.
 - Other threads skip the signal part; deadline, fuel and stop() work there.
 
+Deadlines, stops and fuel end a call with `wasmtime.Trap` (INTERRUPT or
+OUT_OF_FUEL); Ctrl-C with `KeyboardInterrupt`; `call.reason` says which.
+
 Known failure cases. A host function on another thread than the main one is
-left only when it returns. A Ctrl-C that lands within microseconds of our own
-wake signal merges with it (POSIX merges two pending SIGINTs) and is reported
-as the deadline or Stop that sent it. The previous wakeup fd comes back with
-`warn_on_full_buffer=False`, whatever its owner chose: Python cannot tell. Stopping
-one call moves its engine's epoch, so it stops every guarded call on that engine.
+left only when it returns (and a plain `wasmtime.Func`'s guest then goes on to
+its next epoch check). A Ctrl-C that lands within microseconds of our own wake
+signal merges with it (POSIX merges two pending SIGINTs) and is reported as the
+deadline or Stop that sent it. A Ctrl-C that lands in wasmtime-py's trampoline
+just before a host function's body is raised only once the host returns. The
+previous wakeup fd comes back with `warn_on_full_buffer=False`, whatever its
+owner chose: Python cannot tell. A store keeps its epoch callback for life: once
+guarded, its own `set_epoch_deadline` outside a guard still traps at the
+deadline, but a stop moves the engine's epoch for every store, so an unguarded
+store of the same engine past its deadline traps too. In the fallback, one stop
+stops every guarded call on its engine.
 
 Where each part lives: the lock and the calls on each thread in `_calls.py`,
-the SIGINT handler in `_signals.py`, the deadlines and the wakeup socket in
-`_watcher.py`; the Stopper of each engine and the reasons in `stopper.py`;
-which engines the guard can stop in `engines.py`; a call's deadline and fuel
-budget in `limits.py`.
+the SIGINT handler and where it may raise in `_signals.py`, the deadlines and
+the wakeup socket in `_watcher.py`; the Stopper of each engine and the reasons
+in `stopper.py`; which engines the guard can stop in `engines.py`; a call's
+deadline and fuel budget in `limits.py`; the per-store epoch callback in
+`_support/_epoch_callback.py`.
 """
 
 from __future__ import annotations
@@ -378,7 +429,14 @@ _signals.never_raise_in(
 def guard(store: wasmtime.Store, *, timeout: float | None = DEFAULT_TIMEOUT, fuel: int | None = None) -> GuardedCall:
     """Guard a call into `store` so that a deadline, fuel, `call.stop()` or Ctrl-C can end it.
 
-    Use it as `with guard(store) as call:` around the call.
+    Use it as `with guard(store) as call:` around the call. A deadline (`timeout`
+    seconds, None for none), `call.stop()` or the fuel budget (`fuel` units) ends
+    the call with `wasmtime.Trap`; Ctrl-C with KeyboardInterrupt (raised from the
+    trap when wasm was running). Each ends this call only: other guarded calls on
+    the same engine run on (on wasmtime-py 45-50; on other versions a stop stops
+    every guarded call on the engine). Afterwards `call.reason` says what stopped
+    it (a `Reason`), or None. On the main thread your own host functions are left
+    at once; on other threads the call ends when the host returns.
     """
     if not isinstance(store, wasmtime.Store):
         raise TypeError(f"guard() needs a wasmtime.Store, got {type(store).__name__}")
