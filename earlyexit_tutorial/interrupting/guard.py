@@ -1,120 +1,77 @@
 """Interrupting from outside: one guard around every call into WebAssembly.
 
 The problem. A guest that loops forever holds the calling thread inside
-wasmtime's native code. No Python code runs on that thread until the guest
-returns, so neither a timer, nor a Stop button, nor JupyterLab's stop button
-(SIGINT) can reach it the ordinary Python way. The guard must let four things
-end such a call cleanly: a deadline, a fuel budget, a Stop (`call.stop()`,
-`Stopper.stop()`) and Ctrl-C; end that call only, not its neighbours on the same
-engine (a server's threads, each with a store of one shared engine); leave the
-store usable; hold in a real program (many open files, fork, the learner's own
-host functions, guards nested in host functions); and cost a few microseconds
-per call, since `Example.run` puts it around every call.
+wasmtime's native code: no Python code runs on that thread until it returns,
+so neither a timer, nor a Stop button, nor Ctrl-C (SIGINT) can reach it the
+ordinary Python way. The guard must let a deadline, a fuel budget, a Stop and
+Ctrl-C end such a call cleanly; end that call only, not its neighbours on the
+same engine (a server's threads, a store each); hold in a real program (many
+open files, fork, your own host functions, guards nested in host functions);
+and cost a few microseconds, since `Example.run` puts it around every call.
 
 What doesn't work, and why.
 
-- A Python signal handler alone: CPython runs it between two bytecodes of the
-  main thread, and a thread inside wasm runs none. Ctrl-C would be seen only
-  once the guest returns, which an endless guest never does.
-- A thread per call (the guest on a worker, the caller waiting): correct, but
-  starting a thread costs 80-120 µs, ten times a typed call, and the guest
-  then runs off the thread the learner called it from.
-- Installing our SIGINT handler once, at import: it would replace the handler
-  of whoever else owns Ctrl-C (IPython, trio, a web server) for the whole
-  process, even while no guest runs. So the handler and the wakeup fd are
-  swapped in by the outermost guarded call and put back when it ends (~2 µs).
-- Moving the engine's epoch alone to stop one call: the epoch is the engine's,
-  so every store of the engine past its deadline traps: one request's timeout
-  would cut every other request short. wasmtime lets each store decide at its
-  deadline instead (the epoch-deadline callback), which wasmtime-py binds but
-  does not expose: `_support/_epoch_callback.py` is the one place that uses it.
-- Raising KeyboardInterrupt from the handler wherever it runs: it may run in
-  wasmtime-py's ctypes trampoline outside its `try` (the exception reaches C:
-  a crash), in our epoch callback (the same), in the guard's own bookkeeping
-  (half-changed state), or just after a trap came back (the trap is lost).
-  So the handler asks where it runs (`_signals.handler_place`).
-- Turning Ctrl-C into a trap, as a deadline is: a loop that catches
-  `wasmtime.Trap` around guarded calls (any retry loop) could then never be
-  stopped. Ctrl-C leaves the guard as KeyboardInterrupt, as everywhere in Python.
-- `select.select` in the watcher: it refuses descriptors >= 1024, which a
-  program with many files open gives to new sockets.
+- A Python signal handler alone: it runs between bytecodes; wasm runs none.
+- A thread per call (the guest on a worker): 80-120 µs, ten typed calls.
+- Installing our SIGINT handler once, at import: it would take Ctrl-C from its
+  owner (IPython, trio, a server) even while no guest runs.
+- Moving the engine's epoch alone: it traps every store of the engine.
+- Raising KeyboardInterrupt wherever the handler runs: in wasmtime-py's
+  trampoline outside its `try` or in our epoch callback it reaches C (a crash),
+  in the guard's bookkeeping it leaves state half-changed, just after a trap it
+  loses the trap. `_signals.handler_place` says where it may raise.
+- Ctrl-C as a trap, like a deadline: a retry loop catching Trap never stops.
+- `select.select` in the watcher: it refuses descriptors >= 1024.
 
-The design. Entering, `GuardedCall` sets the store's fuel and an epoch
-deadline of one tick, then, in one locked section, swaps in the SIGINT handler
-(outermost main-thread call), registers itself with its `Stopper` (one per
-engine) and with the calls of its thread, and opens its store's gate. Every
-change to which calls are active happens under that one lock, so a stop meant
-for a finished call can never move the epoch under the next one.
+Deadlines, stops and fuel end a call with `wasmtime.Trap`, Ctrl-C with
+KeyboardInterrupt; `call.reason` says which.
+
+The design. Entering, `GuardedCall` does in one locked section what a call
+needs: the SIGINT swap (outermost main-thread call), its Stopper's and its
+thread's registration, its fuel, an epoch deadline of one tick, its store's
+gate, its deadline. Every change to which calls are active happens under that
+lock, so a stop meant for a finished call never moves the epoch under the next.
 
 - One stop, one call: each guarded store gets wasmtime's epoch-deadline
-  callback once. Stopping a call closes its store's gate and moves the epoch;
-  at the deadline every store's callback runs, the stopped one traps (the same
-  `Trap`, `TrapCode.INTERRUPT`, as without a callback) and the others go on with
-  a new deadline of one tick (one Python call through ctypes per running
-  store, per stop; nothing per call).
-  `call.stop()`, a deadline and Ctrl-C stop their own calls; `Stopper.stop()`
-  stops every call on its engine. Where the callback is unavailable (a wasmtime
-  outside the tested versions) the engine's epoch is all there is: any stop
-  stops every guarded call on the engine, each told why.
-- Deadlines: one long-lived watcher thread waits (on a selector) until the
-  earliest deadline of the active calls and then stops that call. No thread per
-  call. Should the thread ever die, the calls it watched are stopped and every
-  later guarded call is refused with `WatcherDied`: a deadline never silently
-  stops working.
-- Ctrl-C, on the main thread only: the outermost call swaps in a SIGINT
-  handler and points `signal.set_wakeup_fd` at a socket the watcher reads.
-  While the main thread is inside wasm, the C-level handler still writes the
-  signal number to that socket, and the watcher stops the main thread's calls
-  (only those). When Python code runs during the call, the handler stops them
-  and raises KeyboardInterrupt where that is safe: in the block's own code (a
-  `time.sleep` in the block ends at once) and in a host function (a sleeping
-  host is left at once; wasmtime turns the exception into a trap and gives it
-  back). Where it is not safe, the Ctrl-C is owed: the trap it makes is turned
-  into `KeyboardInterrupt` (raised from the trap) as it leaves the block, and
-  one that never made a trap is raised when the outermost call ends. A block
-  that catches the trap itself (as `Example.run` does, to tell the outcome)
-  takes the Ctrl-C with it: `call.reason` is KERNEL. A Ctrl-C while no call is
-  registered (entering or leaving) is raised once the previous handler is
-  back, so none is lost. An ignored SIGINT stays ignored; a handler installed
-  inside the block is kept when it ends.
-- A deadline or Stop while a host function runs (the learner's plain
-  `wasmtime.Func` too): no wasm runs to see the epoch, and a guest that returns
-  right after the host call would never see it. On the main thread the guard
-  sends SIGINT to it, and the handler raises GuestStopped (a `Trap` whose code
-  is INTERRUPT) inside the host, if one runs; on any thread, `host_call` (the
-  package's host functions) raises GuestStopped when the host returns. A
-  stopped call also stops every guarded call nested inside it (an Example run
-  from a host function). A call the guard stopped is reported as stopped,
-  never as returned.
-- Nested guards on one store (a guard in a host function): the inner call gets
-  at most the fuel the outer has left, the outer goes on with what it had less
-  what both used, and the outer's deadline still stops both.
-- Fork: the lock, the call stacks, the signal state and the watcher are made
-  again in a forked child, and engines made there compile on one thread.
-- Other threads skip the signal part; deadline, fuel and stop() work there.
+  callback (`_support/_epoch_callback.py`). A stop closes its store's gate and
+  moves the epoch; at the deadline the stopped store traps (the same
+  `TrapCode.INTERRUPT` trap) and the others go on for one more tick (one ctypes
+  call per running store, per stop; nothing per call). `call.stop()`, a deadline
+  and Ctrl-C stop their own calls (Ctrl-C: the main thread's); `Stopper.stop()`
+  every call on its engine. Without the callback (wasmtime outside the tested
+  versions) the epoch is all there is: a stop stops every guarded call on the
+  engine, each told why.
+- Deadlines: one long-lived watcher thread waits on a selector until the
+  earliest deadline, then stops that call. If it ever dies, the calls it
+  watched are stopped and later guarded calls are refused (`WatcherDied`).
+- Ctrl-C, main thread only (`_signals.py`): the wakeup fd is a socket the
+  watcher reads, so a Ctrl-C while wasm runs stops the calls at once; in Python
+  code the handler stops them and raises KeyboardInterrupt in the block's code
+  or a host function. It leaves the guard as KeyboardInterrupt, raised from the
+  trap when wasm was running; one that could not be raised where it landed is
+  raised when the outermost call ends, unless the block caught its trap (as
+  `Example.run` does: `call.reason` KERNEL is then the outcome). None is lost
+  between calls; an ignored SIGINT stays ignored; a handler installed inside
+  the block is kept.
+- A deadline or Stop while a host function runs (a plain `wasmtime.Func` too):
+  on the main thread the guard sends SIGINT and the handler raises GuestStopped
+  (a `Trap`, code INTERRUPT) in the host; `host_call` raises it when the host
+  returns. A stopped call stops the calls nested in it, and never "returned".
+- Nested guards on one store: the inner takes at most the fuel left.
+- Fork: a forked child makes its own lock, stacks, signal state and watcher,
+  and its engines compile on one thread (`engines.py`).
 
-Deadlines, stops and fuel end a call with `wasmtime.Trap` (INTERRUPT or
-OUT_OF_FUEL); Ctrl-C with `KeyboardInterrupt`; `call.reason` says which.
+Known failure cases. Off the main thread a host function is left only when it
+returns. A Ctrl-C within microseconds of our own wake signal merges with it
+(POSIX merges pending SIGINTs) and is told as that deadline or Stop. One landing
+in wasmtime-py's trampoline just before a host's body is raised once the host
+returns. The previous wakeup fd comes back with `warn_on_full_buffer=False`. A
+stop moves the engine's epoch, so an unguarded store of that engine past its own
+deadline traps too. In the fallback, one stop stops every guarded call on its
+engine.
 
-Known failure cases. A host function on another thread than the main one is
-left only when it returns (and a plain `wasmtime.Func`'s guest then goes on to
-its next epoch check). A Ctrl-C that lands within microseconds of our own wake
-signal merges with it (POSIX merges two pending SIGINTs) and is reported as the
-deadline or Stop that sent it. A Ctrl-C that lands in wasmtime-py's trampoline
-just before a host function's body is raised only once the host returns. The
-previous wakeup fd comes back with `warn_on_full_buffer=False`, whatever its
-owner chose: Python cannot tell. A store keeps its epoch callback for life: once
-guarded, its own `set_epoch_deadline` outside a guard still traps at the
-deadline, but a stop moves the engine's epoch for every store, so an unguarded
-store of the same engine past its deadline traps too. In the fallback, one stop
-stops every guarded call on its engine.
-
-Where each part lives: the lock and the calls on each thread in `_calls.py`,
-the SIGINT handler and where it may raise in `_signals.py`, the deadlines and
-the wakeup socket in `_watcher.py`; the Stopper of each engine and the reasons
-in `stopper.py`; which engines the guard can stop in `engines.py`; a call's
-deadline and fuel budget in `limits.py`; the per-store epoch callback in
-`_support/_epoch_callback.py`.
+Where each part lives: the lock and calls in `_calls.py`, Ctrl-C in `_signals.py`,
+deadlines in `_watcher.py`, Stoppers in `stopper.py`, reports in `stopped.py`.
 """
 
 from __future__ import annotations
@@ -139,39 +96,10 @@ from .engines import interruptible_config as interruptible_config
 from .engines import interruptible_engine as interruptible_engine
 from .limits import DEFAULT_TIMEOUT, check_limits
 from .limits import UNLIMITED_FUEL as UNLIMITED_FUEL
+from .stopped import GuestStopped as GuestStopped
+from .stopped import StopReport as StopReport
+from .stopped import stopped_error, what_stopped
 from .stopper import Reason, Stopper, stopper_for
-
-
-class GuestStopped(wasmtime.Trap, _calls.StoppedFromOutside):
-    """Raised inside a host function whose call was stopped, so that the guest cannot run on.
-
-    A `wasmtime.Trap` whose `trap_code` is `TrapCode.INTERRUPT`, as when the stop
-    reaches the guest itself: `except wasmtime.Trap` around a guarded call sees a
-    deadline or Stop the same way wherever it landed.
-    """
-
-    @property
-    def trap_code(self) -> wasmtime.TrapCode:
-        """Always INTERRUPT: the call was stopped from outside."""
-        return wasmtime.TrapCode.INTERRUPT
-
-
-class StopReport:
-    """What stopped a guarded call, with what its outcome needs to say so."""
-
-    __slots__ = ("reason", "error", "timeout", "fuel_consumed")
-
-    def __init__(
-        self, reason: Reason, error: BaseException, timeout: float | None = None, fuel_consumed: int | None = None
-    ) -> None:
-        self.reason = reason
-        self.error = error  # the trap or exception the call ended with (a stand-in if it ended normally)
-        self.timeout = timeout  # the call's deadline in seconds (None: none), whatever stopped it
-        self.fuel_consumed = fuel_consumed  # for FUEL
-
-    def __repr__(self) -> str:
-        return f"StopReport({self.reason!r}, timeout={self.timeout!r}, fuel_consumed={self.fuel_consumed!r})"
-
 
 _NEW, _ACTIVE, _DONE = 0, 1, 2
 
@@ -194,12 +122,11 @@ class GuardedCall:
         "block_frame",
         "_gate",
         "_budget",
-        "_fuel_left_outside",
+        "_outside",
         "_main",
         "_state",
         "_outer",
         "_inner",
-        "_same_store_outer",
     )
 
     def __init__(
@@ -221,12 +148,11 @@ class GuardedCall:
         self.block_frame: FrameType | None = None  # main thread: the frame of the `with` block
         self._gate = _epoch_callback.gate_for(store)  # None: a stop moves the engine's epoch for every store
         self._budget = self.fuel  # the fuel given: less than `fuel` inside a call on the same store
-        self._fuel_left_outside: int | None = None  # the enclosing call's fuel when this one began
         self._main = False
         self._state = _NEW
         self._outer: GuardedCall | None = None  # the call whose host function this one runs in
         self._inner: GuardedCall | None = None  # the call running in this one's host function
-        self._same_store_outer: GuardedCall | None = None  # the enclosing call on this same store, if any
+        self._outside: tuple[GuardedCall, int] | None = None  # the enclosing call on this store, and its fuel then
 
     def __enter__(self) -> GuardedCall:
         if self._state is not _NEW:
@@ -271,10 +197,8 @@ class GuardedCall:
         """Inside a call on the same store: take at most the fuel it has left (under the lock)."""
         for call in reversed(calls[:-1]):
             if isinstance(call, GuardedCall) and call.store is self.store:
-                self._same_store_outer = call
                 left = self.store.get_fuel()
-                self._fuel_left_outside = left
-                self._budget = min(self.fuel, left)
+                self._outside, self._budget = (call, left), min(self.fuel, left)
                 return
 
     def __exit__(self, exc_type: object, error: object, traceback: object) -> None:
@@ -320,16 +244,14 @@ class GuardedCall:
 
     def _give_back_to_the_same_store_outer(self) -> None:
         """Back in the enclosing call on this store: its fuel less what this one used, its own epoch rule."""
-        gate, outside = self._gate, self._same_store_outer
-        if outside is None:
+        gate = self._gate
+        if self._outside is None:
             if gate is not None:
                 gate.go_on = False  # no guarded call on the store: trap, as without a callback
             return
-        store = self.store
-        left = self._fuel_left_outside
-        if left is not None:
-            with contextlib.suppress(wasmtime.WasmtimeError):
-                store.set_fuel(left - (self._budget - store.get_fuel()))
+        store, (outside, left) = self.store, self._outside
+        with contextlib.suppress(wasmtime.WasmtimeError):
+            store.set_fuel(left - (self._budget - store.get_fuel()))
         if gate is not None:
             gate.go_on = outside.reason is None
         store.set_epoch_deadline(1 if outside.reason is None else 0)
@@ -358,32 +280,17 @@ class GuardedCall:
 
     def stopped_error(self) -> BaseException | None:
         """What a host function of this call raises once a deadline, Stop or Ctrl-C stopped it; None while not."""
-        reason = self.reason
-        if reason is None or reason is Reason.FUEL:
-            return None
-        if reason is Reason.KERNEL:
-            return KeyboardInterrupt()  # as Python's own handler would: a cell's or a script's code may expect it
-        return GuestStopped(f"the call was stopped ({reason}) while a host function ran")
+        return stopped_error(self.reason)
 
     def what_stopped(self, error: BaseException | None) -> StopReport | None:
         """What stopped the call, given the error it ended with (None if it ended normally); None: nothing did."""
-        reason = self.reason
-        if reason is not Reason.KERNEL and isinstance(error, wasmtime.Trap):
-            # A keyboard interrupt outranks the rest: the learner pressed it, and the outcome must say so.
-            if error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
-                reason = Reason.FUEL
-            elif error.trap_code == wasmtime.TrapCode.INTERRUPT and reason is None:
-                reason = Reason.STOP  # someone moved the engine's epoch by hand
+        reason = what_stopped(self.reason, error)
         if reason is None:
             return None
         if error is None:  # it finished as it was stopped: still a stopped call, never "returned"
-            error = self.stopped_error()
-        if reason is Reason.FUEL:
-            consumed = self._budget - self.store.get_fuel()
-            if error is None:
-                error = GuestStopped("the call's fuel budget ran out")
-            return StopReport(reason, error, timeout=self.timeout, fuel_consumed=consumed)
-        return StopReport(reason, error, timeout=self.timeout)  # type: ignore[arg-type]
+            error = stopped_error(reason) or GuestStopped("the call's fuel budget ran out")
+        consumed = self._budget - self.store.get_fuel() if reason is Reason.FUEL else None
+        return StopReport(reason, error, timeout=self.timeout, fuel_consumed=consumed)
 
     def stopped_for(self, reason: Reason) -> None:
         """Record that `reason` stopped this call, and stop the calls nested in it.
