@@ -10,17 +10,19 @@ Interleaved samples (each figure the median of its rounds, per call in µs):
 
 from __future__ import annotations
 
+import math
 import statistics
 import threading
 import time
 
 import wasmtime
 
-from earlyexit_tutorial import Example, guard
+from earlyexit_tutorial import Example, guard, interruptible_engine
 from earlyexit_tutorial._support import _epoch_callback
 from earlyexit_tutorial.aids.endless import LOOPING_WAT
 
 ROUNDS, CALLS = 21, 2000
+SPIN = '(module (func (export "spin") (loop br 0)))'
 
 
 def per_call(fn, calls: int = CALLS) -> float:
@@ -67,6 +69,85 @@ def stop_latency(example: Example, trials: int = 30) -> float:
             lags.append((time.perf_counter() - sent[0]) * 1e6)
         timer.join()
     return statistics.median(lags)
+
+
+def _send_sigint(main: int, sent: list[float]) -> None:
+    import signal
+
+    sent.append(time.perf_counter())
+    signal.pthread_kill(main, signal.SIGINT)
+
+
+def ctrl_c_to_control_p90(trials: int = 40) -> tuple[float, float]:
+    """p90 µs from a SIGINT sent to the main thread to control back in Python: the guard, and a hand-written floor."""
+    import selectors
+    import signal
+    import socket
+
+    if not hasattr(signal, "pthread_kill"):
+        return math.nan, math.nan
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    main = threading.get_ident()
+    example = Example(LOOPING_WAT)
+    store, typed = example.store, example.typed_run
+    guarded, floor = [], []
+    try:
+        for _ in range(trials):
+            sent: list[float] = []
+            timer = threading.Timer(0.003, _send_sigint, args=(main, sent))
+            timer.start()
+            try:
+                with guard(store, timeout=None):
+                    typed(store, 0, 0)
+            except KeyboardInterrupt:
+                guarded.append((time.perf_counter() - sent[0]) * 1e6)
+            timer.join()
+        # The floor: a wakeup fd, a watcher that moves the epoch, the guest's trap, the handler's KeyboardInterrupt.
+        # On a store never guarded: a guarded store keeps the guard's epoch callback, in which Python's own
+        # handler must not raise (see the guard's known failure cases).
+        engine = interruptible_engine()
+        store = wasmtime.Store(engine)
+        store.set_fuel(2**62)
+        spin = wasmtime.Instance(store, wasmtime.Module(engine, SPIN), []).exports(store)["spin"]
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)
+        writer.setblocking(False)
+        old_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+
+        def watch() -> None:
+            selector = selectors.DefaultSelector()
+            selector.register(reader, selectors.EVENT_READ)
+            while True:
+                selector.select()
+                if reader.recv(64) == b"\xff":
+                    return
+                engine.increment_epoch()
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        for _ in range(trials):
+            sent = []
+            timer = threading.Timer(0.003, _send_sigint, args=(main, sent))
+            timer.start()
+            try:
+                store.set_epoch_deadline(1)
+                try:
+                    spin(store)
+                except wasmtime.Trap:
+                    time.sleep(0)  # the handler runs here and raises
+            except KeyboardInterrupt:
+                floor.append((time.perf_counter() - sent[0]) * 1e6)
+            timer.join()
+        writer.send(b"\xff")
+        watcher.join()
+        signal.set_wakeup_fd(old_fd)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+    def p90(values: list[float]) -> float:
+        return statistics.quantiles(values, n=10)[-1] if len(values) >= 2 else math.nan
+
+    return p90(guarded), p90(floor)
 
 
 def compile_ms(config_of, wat: str, rounds: int = 5) -> float:
@@ -122,6 +203,10 @@ def main() -> None:
     _epoch_callback.ENABLED = True
     print(f"{'stop() to trap, with the callback':48s} {stop_latency(spinning_gated):7.0f} µs")
     print(f"{'stop() to trap, fallback':48s} {stop_latency(spinning_plain):7.0f} µs")
+    guarded_p90, floor_p90 = ctrl_c_to_control_p90()
+    print(f"{'Ctrl-C to control back, p90, guard':48s} {guarded_p90:7.0f} µs")
+    ratio = guarded_p90 / floor_p90
+    print(f"{'Ctrl-C to control back, p90, hand-written':48s} {floor_p90:7.0f} µs  ({ratio:4.2f} x, goal 2)")
     wat = big_module()
     default = compile_ms(config(), wat)
     for name, make in (
