@@ -30,6 +30,12 @@ It is one module-level ctypes object, alive for the process, so no store outlive
 it; each store's `Gate` is found by a number passed as the callback's data and
 dropped with the store.
 
+A store keeps its callback for life (the C API has no way to take it off). Outside
+a guarded call the gate is closed, so the store traps at its deadline as without a
+callback; but a Python handler other than the guard's that raises when it runs in
+the callback (Python's own SIGINT handler, when a SIGINT moves the epoch) reaches
+C: code of one's own that moves the epoch on SIGINT needs a store never guarded.
+
 `gate_for` returns None (the fallback: one stop moves the engine's epoch and traps
 every store of the engine, as without this module) when wasmtime is outside the
 tested versions, a private piece is missing, or `ENABLED` is false (tests).

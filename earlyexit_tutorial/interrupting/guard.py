@@ -23,8 +23,7 @@ What doesn't work, and why.
 - Ctrl-C as a trap, like a deadline: a retry loop catching Trap never stops.
 - `select.select` in the watcher: it refuses descriptors >= 1024.
 
-Deadlines, stops and fuel end a call with `wasmtime.Trap`, Ctrl-C with
-KeyboardInterrupt; `call.reason` says which.
+Deadlines, stops and fuel end a call with `wasmtime.Trap`, Ctrl-C with KeyboardInterrupt.
 
 The design. Entering, `GuardedCall` does in one locked section what a call
 needs: the SIGINT swap (outermost main-thread call), its Stopper's and its
@@ -57,18 +56,19 @@ lock, so a stop meant for a finished call never moves the epoch under the next.
   on the main thread the guard sends SIGINT and the handler raises GuestStopped
   (a `Trap`, code INTERRUPT) in the host; `host_call` raises it when the host
   returns. A stopped call stops the calls nested in it, and never "returned".
-- Nested guards on one store: the inner takes at most the fuel left.
-- Fork: a forked child makes its own lock, stacks, signal state and watcher,
-  and its engines compile on one thread (`engines.py`).
+- Nested guards on one store: the inner takes at most the fuel left. Fork: a
+  child makes its own guard state, and its engines compile on one thread.
 
 Known failure cases. Off the main thread a host function is left only when it
-returns. A Ctrl-C within microseconds of our own wake signal merges with it
-(POSIX merges pending SIGINTs) and is told as that deadline or Stop. One landing
-in wasmtime-py's trampoline just before a host's body is raised once the host
-returns. The previous wakeup fd comes back with `warn_on_full_buffer=False`. A
-stop moves the engine's epoch, so an unguarded store of that engine past its own
-deadline traps too. In the fallback, one stop stops every guarded call on its
-engine.
+returns. A Ctrl-C within microseconds of our wake signal merges with it (POSIX
+merges pending SIGINTs) and is told as that deadline or Stop; one landing in the
+trampoline just before a host's body is raised once the host returns. The old
+wakeup fd comes back with `warn_on_full_buffer=False`. A stop moves the engine's
+epoch, so an unguarded store of that engine past its own deadline traps too. A
+guarded store keeps its callback for life: use it outside the guard with epoch
+deadlines of your own moved on SIGINT, and Python's own handler may raise inside
+the callback (a crash): give such code a store never guarded. In the fallback,
+one stop stops every guarded call on its engine.
 
 Where each part lives: the lock and calls in `_calls.py`, Ctrl-C in `_signals.py`,
 deadlines in `_watcher.py`, Stoppers in `stopper.py`, reports in `stopped.py`.
