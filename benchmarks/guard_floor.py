@@ -208,7 +208,7 @@ def main() -> None:
     ratio = guarded_p90 / floor_p90
     print(f"{'Ctrl-C to control back, p90, hand-written':48s} {floor_p90:7.0f} µs  ({ratio:4.2f} x, goal 2)")
     wat = big_module()
-    default = compile_ms(config(), wat)
+    default = None
     for name, make in (
         ("default engine", config()),
         ("epoch only", config(epoch=True)),
@@ -216,6 +216,7 @@ def main() -> None:
         ("fuel + epoch, one thread (a forked child)", config(epoch=True, fuel=True, parallel=False)),
     ):
         ms = compile_ms(make, wat)
+        default = default or ms  # the first row, the default engine, is the unit
         print(f"compile 3,000 functions, {name:42s} {ms:7.1f} ms  {ms / default:4.2f} x")
 
 
