@@ -59,7 +59,7 @@ def child(body: str) -> list[str]:
     return done.stdout.splitlines()
 
 
-def test_ctrl_c_while_the_block_sleeps_raises_keyboard_interrupt_at_once_five_times_out_of_five() -> None:
+def test_ctrl_c_in_a_sleeping_block_raises_at_once_five_times() -> None:
     lines = child(
         """
         for _ in range(5):
