@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from types import FrameType
 from typing import Protocol, TypeVar
 
 # One lock for which calls are active, their deadlines and the signal state.
@@ -27,6 +28,7 @@ class WatchedCall(Protocol):
 
     deadline: float  # time.monotonic() at which the watcher stops it; math.inf for none
     in_host: bool  # a host function called through host_call runs inside it now
+    block_frame: FrameType | None  # on the main thread, the frame that entered the call
 
     def stop_for_ctrl_c(self) -> None:
         """Stop the call for a Ctrl-C (under LOCK)."""
@@ -38,8 +40,14 @@ class WatchedCall(Protocol):
         """What to raise in a host function of the call once it is stopped: None while it is not."""
 
 
-class GuestStopped(Exception):
-    """Raised inside a host function whose call was stopped, so that the guest cannot run on."""
+class StoppedFromOutside:
+    """The mark of the error a host function of a stopped call raises (`guard.GuestStopped`).
+
+    A mixin, so that this module needs no wasmtime (a process that has not loaded it
+    may fork safely): the watcher's hook lets such an error pass quietly.
+    """
+
+    __slots__ = ()
 
 
 class _Stacks:

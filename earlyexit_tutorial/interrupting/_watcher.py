@@ -15,7 +15,7 @@ import _thread
 import contextlib
 import math
 import os
-import select
+import selectors
 import signal
 import sys
 import threading
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _calls
-from ._calls import GuestStopped, WatchedCall
+from ._calls import StoppedFromOutside, WatchedCall
 
 
 def _nobody_takes_sigint() -> bool:
@@ -62,10 +62,13 @@ class _Watcher:
         self._added = False  # a deadline was added since the thread last looked
         self._forward = bytearray()  # other signals' bytes, for the previous wakeup fd
         self._wake_bytes = 0  # SIGINT bytes our own wake signals will write: not a Ctrl-C
+        self.died: BaseException | None = None  # what ended the thread, should it ever end
 
     def start(self) -> None:
-        """Start the thread and its socket pair on first use."""
+        """Start the thread and its socket pair on first use; raise WatcherDied if it ever stopped."""
         if self._thread is not None:
+            if self.died is not None:
+                self.check_alive()
             return
         with _calls.LOCK:
             if self._thread is not None:
@@ -79,10 +82,20 @@ class _Watcher:
             if sys.unraisablehook is not _resend_ctrl_c_dropped_in_finalizer:
                 _previous_unraisablehook, sys.unraisablehook = sys.unraisablehook, _resend_ctrl_c_dropped_in_finalizer
 
+    def check_alive(self) -> None:
+        """Raise WatcherDied if the thread has stopped: no deadline and no Ctrl-C could fire."""
+        if self.died is not None:
+            raise WatcherDied(
+                "the guard's watcher thread stopped, so no deadline and no Ctrl-C could end a call: "
+                f"{type(self.died).__name__}: {self.died}"
+            ) from self.died
+
     def add(self, call: WatchedCall) -> None:
-        """Watch `call`'s deadline (under LOCK)."""
+        """Watch `call`'s deadline (under LOCK); raise WatcherDied if nothing would fire it."""
         if self._thread is None:
             self.start()
+        elif self.died is not None:
+            self.check_alive()
         self._deadlines[call] = call.deadline
         self._added = True
         if call.deadline < self._wake_at:
@@ -146,6 +159,22 @@ class _Watcher:
         return data
 
     def _loop(self) -> None:
+        try:
+            self._watch()
+        except BaseException as error:  # noqa: BLE001 - whatever it was, no call may wait on a dead thread
+            with _calls.LOCK:
+                self.died = error
+                # The calls it was watching would never be stopped: stop them now, for the
+                # deadline they were promised (a call beginning from now on is refused).
+                for call in list(self._deadlines):
+                    call.stop_at_deadline()
+                self._deadlines.clear()
+
+    def _watch(self) -> None:
+        # A selector, not select.select: select() refuses descriptors >= 1024, which a
+        # program with many files open gives to new sockets.
+        selector = selectors.DefaultSelector()
+        selector.register(self._reader, selectors.EVENT_READ)
         while True:
             with _calls.LOCK:
                 wake_at = min(self._deadlines.values(), default=math.inf)
@@ -157,8 +186,8 @@ class _Watcher:
                 self._added = False
                 self._wake_at = wake_at
                 wait = wake_at - time.monotonic()
-            # select() refuses very long waits; waking once an hour costs nothing.
-            select.select([self._reader], [], [], None if wait == math.inf else max(0.0, min(wait, 3600.0)))
+            # Some systems refuse very long waits; waking once an hour costs nothing.
+            selector.select(None if wait == math.inf else max(0.0, min(wait, 3600.0)))
             with _calls.LOCK:
                 resend = self.read_signals()
                 self._fire_due_deadlines()
@@ -171,12 +200,16 @@ class _Watcher:
     def _fire_due_deadlines(self) -> None:
         """Stop every call whose deadline has passed (under LOCK)."""
         # A method of its own, not a loop in _loop: a loop variable there would hold the
-        # last call (and its store and engine) alive while the thread sleeps in select().
+        # last call (and its store and engine) alive while the thread sleeps waiting.
         now = time.monotonic()
         for call, deadline in list(self._deadlines.items()):
             if deadline <= now:
                 del self._deadlines[call]
                 call.stop_at_deadline()
+
+
+class WatcherDied(RuntimeError):
+    """The guard's watcher thread has stopped: a guarded call is refused rather than left without a deadline."""
 
 
 def _nonblocking_pair() -> tuple[_socket.socket, _socket.socket]:
@@ -205,7 +238,7 @@ def _resend_ctrl_c_dropped_in_finalizer(unraisable: Any) -> None:
     if isinstance(unraisable.exc_value, KeyboardInterrupt) and threading.get_ident() == _calls.MAIN_THREAD:
         WATCHER.poke(RESEND_CTRL_C)
         return
-    if isinstance(unraisable.exc_value, GuestStopped):
+    if isinstance(unraisable.exc_value, StoppedFromOutside):
         return  # our wake for a stopped host, landed in a finalizer: the call ends anyway when the host returns
     _previous_unraisablehook(unraisable)
 

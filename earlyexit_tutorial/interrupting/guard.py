@@ -1,108 +1,105 @@
 """Interrupting from outside: one guard around every call into WebAssembly.
 
 The problem. A guest that loops forever holds the calling thread inside
-wasmtime's native code. No Python code runs on that thread until the guest
-returns, so neither a timer, nor a Stop button, nor JupyterLab's stop button
-(SIGINT) can reach it the ordinary Python way. The guard must let four things
-end such a call cleanly: a deadline, a fuel budget, a Stop (`call.stop()`,
-`Stopper.stop()`) and Ctrl-C; leave the store usable; and cost a few
-microseconds per call, since `Example.run` puts it around every call.
+wasmtime's native code: no Python code runs on that thread until it returns,
+so neither a timer, nor a Stop button, nor Ctrl-C (SIGINT) can reach it the
+ordinary Python way. The guard must let a deadline, a fuel budget, a Stop and
+Ctrl-C end such a call cleanly; end that call only, not its neighbours on the
+same engine (a server's threads, a store each); hold in a real program (many
+open files, fork, your own host functions, guards nested in host functions);
+and cost a few microseconds, since `Example.run` puts it around every call.
 
 What doesn't work, and why.
 
-- A Python signal handler alone: CPython runs it between two bytecodes of the
-  main thread, and a thread inside wasm runs none. Ctrl-C would be seen only
-  once the guest returns, which an endless guest never does.
-- A thread per call (the guest on a worker, the caller waiting): correct, but
-  starting a thread costs 80-120 µs, ten times a typed call, and the guest
-  then runs off the thread the learner called it from.
-- Installing our SIGINT handler once, at import: it would replace the handler
-  of whoever else owns Ctrl-C (IPython, trio, a web server) for the whole
-  process, even while no guest runs. So the handler and the wakeup fd are
-  swapped in by the outermost guarded call and put back when it ends (~2 µs).
-- Raising KeyboardInterrupt from the handler wherever it runs: during a call
-  it may run inside wasmtime's ctypes trampoline, where an exception is lost
-  or crashes the process. It raises only inside a host function's body.
+- A Python signal handler alone: it runs between bytecodes; wasm runs none.
+- A thread per call (the guest on a worker): 80-120 µs, ten typed calls.
+- Installing our SIGINT handler once, at import: it would take Ctrl-C from its
+  owner (IPython, trio, a server) even while no guest runs.
+- Moving the engine's epoch alone: it traps every store of the engine.
+- Raising KeyboardInterrupt wherever the handler runs: in wasmtime-py's
+  trampoline outside its `try` or in our epoch callback it reaches C (a crash),
+  in the guard's bookkeeping it leaves state half-changed, just after a trap it
+  loses the trap. `_signals.handler_place` says where it may raise.
+- Ctrl-C as a trap, like a deadline: a retry loop catching Trap never stops.
+- `select.select` in the watcher: it refuses descriptors >= 1024.
 
-The design. Entering, `GuardedCall` sets the store's fuel and an epoch
-deadline of one tick, then registers itself with its `Stopper` (one per
-engine) and with the calls of its thread. Moving the engine's epoch
-(`Stopper.stop`) then traps the guest with INTERRUPT. Every change to which
-calls are active happens under one lock, so a stop meant for a finished call
-can never move the epoch under the next one.
+Deadlines, stops and fuel end a call with `wasmtime.Trap`, Ctrl-C with KeyboardInterrupt.
 
-- Deadlines: one long-lived watcher thread sleeps until the earliest deadline
-  of the active calls and then stops that call. No thread per call.
-- Ctrl-C, on the main thread only: the outermost call swaps in a SIGINT
-  handler and points `signal.set_wakeup_fd` at a socket the watcher reads.
-  While the main thread is inside wasm, the C-level handler still writes the
-  signal number to that socket, and the watcher stops the call. When Python
-  code runs during the call, the handler itself stops it, and raises
-  KeyboardInterrupt if it runs inside a host function (a sleeping host is left
-  at once; wasmtime turns the exception into a trap). A Ctrl-C while no call is
-  registered (entering or leaving) is raised once the previous handler is
-  back, so none is lost. An ignored SIGINT stays ignored.
-- A deadline or Stop while a host function runs: no wasm runs to see the
-  epoch, and a guest that returns right after the host call would never see
-  it. On the main thread the guard sends SIGINT to it, and the handler raises
-  GuestStopped inside the host (a sleeping host is left at once); on any
-  thread, `host_call` raises GuestStopped when the host returns. A stopped call
-  also stops every guarded call nested inside it (an Example run from a host
-  function). A call the guard stopped is reported as stopped, never as
-  returned.
-- Other threads skip the signal part; deadline, fuel and stop() work there.
+The design. Entering, `GuardedCall` does in one locked section what a call
+needs: the SIGINT swap (outermost main-thread call), its Stopper's and its
+thread's registration, its fuel, an epoch deadline of one tick, its store's
+gate, its deadline. Every change to which calls are active happens under that
+lock, so a stop meant for a finished call never moves the epoch under the next.
 
-Known failure cases. A host function on another thread than the main one is
-left only when it returns. A Ctrl-C that lands within microseconds of our own
-wake signal merges with it (POSIX merges two pending SIGINTs) and is reported
-as the deadline or Stop that sent it. The previous wakeup fd comes back with
-`warn_on_full_buffer=False`, whatever its owner chose: Python cannot tell. Stopping
-one call moves its engine's epoch, so it stops every guarded call on that engine.
+- One stop, one call: each guarded store gets wasmtime's epoch-deadline
+  callback (`_support/_epoch_callback.py`). A stop closes its store's gate and
+  moves the epoch; at the deadline the stopped store traps (the same
+  `TrapCode.INTERRUPT` trap) and the others go on for one more tick (one ctypes
+  call per running store, per stop; nothing per call). `call.stop()`, a deadline
+  and Ctrl-C stop their own calls (Ctrl-C: the main thread's); `Stopper.stop()`
+  every call on its engine. Without the callback (wasmtime outside the tested
+  versions) the epoch is all there is: a stop stops every guarded call on the
+  engine, each told why.
+- Deadlines: one long-lived watcher thread waits on a selector until the
+  earliest deadline, then stops that call. If it ever dies, the calls it
+  watched are stopped and later guarded calls are refused (`WatcherDied`).
+- Ctrl-C, main thread only (`_signals.py`): the wakeup fd is a socket the
+  watcher reads, so a Ctrl-C while wasm runs stops the calls at once; in Python
+  code the handler stops them and raises KeyboardInterrupt in the block's code
+  or a host function. It leaves the guard as KeyboardInterrupt, raised from the
+  trap when wasm was running; one that could not be raised where it landed is
+  raised when the outermost call ends, unless the block caught its trap (as
+  `Example.run` does: `call.reason` KERNEL is then the outcome). None is lost
+  between calls; an ignored SIGINT stays ignored; a handler installed inside
+  the block is kept.
+- A deadline or Stop while a host function runs (a plain `wasmtime.Func` too):
+  on the main thread the guard sends SIGINT and the handler raises GuestStopped
+  (a `Trap`, code INTERRUPT) in the host; `host_call` raises it when the host
+  returns. A stopped call stops the calls nested in it, and never "returned".
+- Nested guards on one store: the inner takes at most the fuel left. Fork: a
+  child makes its own guard state, and its engines compile on one thread.
 
-Where each part lives: the lock and the calls on each thread in `_calls.py`,
-the SIGINT handler in `_signals.py`, the deadlines and the wakeup socket in
-`_watcher.py`; the Stopper of each engine and the reasons in `stopper.py`;
-which engines the guard can stop in `engines.py`; a call's deadline and fuel
-budget in `limits.py`.
+Known failure cases. Off the main thread a host function is left only when it
+returns. A Ctrl-C within microseconds of our wake signal merges with it (POSIX
+merges pending SIGINTs) and is told as that deadline or Stop; one landing in the
+trampoline just before a host's body is raised once the host returns. The old
+wakeup fd comes back with `warn_on_full_buffer=False`. A stop moves the engine's
+epoch, so an unguarded store of that engine past its own deadline traps too. A
+guarded store keeps its callback for life: use it outside the guard with epoch
+deadlines of your own moved on SIGINT, and Python's own handler may raise inside
+the callback (a crash): give such code a store never guarded. In the fallback,
+one stop stops every guarded call on its engine.
+
+Where each part lives: the lock and calls in `_calls.py`, Ctrl-C in `_signals.py`,
+deadlines in `_watcher.py`, Stoppers in `stopper.py`, reports in `stopped.py`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import sys
 import threading
 import time
+from types import FrameType
 
 import wasmtime
+
+from .._support import _epoch_callback
 
 # This module is the guard's face to the layers above: what a caller of the guard
 # needs is importable from here, wherever it is kept. Each `name as name` is such a re-export.
 from . import _calls, _signals, _watcher
-from ._calls import GuestStopped
 from ._calls import host_call as host_call
 from .engines import NotInterruptible as NotInterruptible
 from .engines import interruptible_config as interruptible_config
 from .engines import interruptible_engine as interruptible_engine
 from .limits import DEFAULT_TIMEOUT, check_limits
 from .limits import UNLIMITED_FUEL as UNLIMITED_FUEL
+from .stopped import GuestStopped as GuestStopped
+from .stopped import StopReport as StopReport
+from .stopped import stopped_error, what_stopped
 from .stopper import Reason, Stopper, stopper_for
-
-
-class StopReport:
-    """What stopped a guarded call, with what its outcome needs to say so."""
-
-    __slots__ = ("reason", "error", "timeout", "fuel_consumed")
-
-    def __init__(
-        self, reason: Reason, error: BaseException, timeout: float | None = None, fuel_consumed: int | None = None
-    ) -> None:
-        self.reason = reason
-        self.error = error  # the trap or exception the call ended with (a stand-in if it ended normally)
-        self.timeout = timeout  # the call's deadline in seconds, for DEADLINE, STOP and KERNEL
-        self.fuel_consumed = fuel_consumed  # for FUEL
-
-    def __repr__(self) -> str:
-        return f"StopReport({self.reason!r}, timeout={self.timeout!r}, fuel_consumed={self.fuel_consumed!r})"
-
 
 _NEW, _ACTIVE, _DONE = 0, 1, 2
 
@@ -111,7 +108,7 @@ class GuardedCall:
     """One call into wasm under the guard: `with guard(store) as call:` around it.
 
     Afterwards `reason` says what stopped the call: DEADLINE, STOP or KERNEL, or
-    FUEL when wasmtime's out-of-fuel trap left the `with` block; None if nothing did.
+    FUEL when its fuel budget ran out; None if nothing did.
     """
 
     __slots__ = (
@@ -122,6 +119,10 @@ class GuardedCall:
         "deadline",
         "reason",
         "in_host",
+        "block_frame",
+        "_gate",
+        "_budget",
+        "_outside",
         "_main",
         "_state",
         "_outer",
@@ -144,52 +145,82 @@ class GuardedCall:
         self.deadline = math.inf
         self.reason: Reason | None = None
         self.in_host = False  # a host function called through host_call runs now
+        self.block_frame: FrameType | None = None  # main thread: the frame of the `with` block
+        self._gate = _epoch_callback.gate_for(store)  # None: a stop moves the engine's epoch for every store
+        self._budget = self.fuel  # the fuel given: less than `fuel` inside a call on the same store
         self._main = False
         self._state = _NEW
         self._outer: GuardedCall | None = None  # the call whose host function this one runs in
         self._inner: GuardedCall | None = None  # the call running in this one's host function
+        self._outside: tuple[GuardedCall, int] | None = None  # the enclosing call on this store, and its fuel then
 
     def __enter__(self) -> GuardedCall:
         if self._state is not _NEW:
             raise RuntimeError("a guard serves one call: make a new one with guard(store) for the next")
-        store, stopper = self.store, self.stopper
-        store.set_fuel(self.fuel)
-        # The deadline counts from the epoch now: a tick before this line is ignored.
-        store.set_epoch_deadline(1)
-        self._main = main = threading.get_ident() == _calls.MAIN_THREAD
+        store = self.store
+        main = self._main = threading.get_ident() == _calls.MAIN_THREAD
         if main:
-            _signals.SIGNALS.swap_in()
-        try:
-            with _calls.LOCK:
+            self.block_frame = sys._getframe(1)  # where the handler stops looking for a host function
+        # One locked section: the signal swap, the stack, the registrations, fuel and deadline.
+        with _calls.LOCK:
+            try:
                 self._state = _ACTIVE
                 outer = _calls.STACKS.push(self)
-                pending = stopper.register(self)  # a stop() pressed while the call was announced
+                if main and outer is None:
+                    _signals.SIGNALS.swap_in()  # the outermost call of the main thread
+                pending = self.stopper.register(self)  # a stop() pressed while the call was announced
                 if self.reason is None:  # not stop()ped before it began
                     self.reason = pending
                 if isinstance(outer, GuardedCall):  # it runs in outer's host function
                     self._outer, outer._inner = outer, self
                     if self.reason is None:
                         self.reason = outer.reason
+                    self._share_the_outer_budget(_calls.STACKS.current())
+                store.set_fuel(self._budget)
+                gate = self._gate
+                if gate is not None:
+                    gate.go_on, gate.tripped = self.reason is None, False
+                # The deadline counts from the epoch now: a tick before this line is ignored.
+                # Stopped already: the guest traps at its first check.
+                store.set_epoch_deadline(1 if self.reason is None else 0)
                 if main:
                     _signals.SIGNALS.register(self)
-                if self.reason is not None:
-                    store.set_epoch_deadline(0)  # traps at the guest's first check, on this store alone
                 if self.timeout is not None:
                     self.deadline = time.monotonic() + self.timeout
                     _watcher.WATCHER.add(self)
-        except BaseException:
-            self._leave()
-            raise
+            except BaseException:
+                self._leave()
+                raise
         return self
 
+    def _share_the_outer_budget(self, calls: list) -> None:
+        """Inside a call on the same store: take at most the fuel it has left (under the lock)."""
+        for call in reversed(calls[:-1]):
+            if isinstance(call, GuardedCall) and call.store is self.store:
+                left = self.store.get_fuel()
+                self._outside, self._budget = (call, left), min(self.fuel, left)
+                return
+
     def __exit__(self, exc_type: object, error: object, traceback: object) -> None:
-        self._leave()
-        if (
-            self.reason is None
-            and isinstance(error, wasmtime.Trap)
-            and error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL
-        ):
+        if self.reason is None and self._spent_its_fuel(error):
             self.reason = Reason.FUEL  # the guest's own doing, but `call.reason` tells every way a call was cut short
+        kernel = self.reason is Reason.KERNEL
+        if kernel and self._main and (error is not None or (self._gate is not None and self._gate.tripped)):
+            # The error leaving carries the Ctrl-C, or the block caught the trap it made
+            # (as Example.run does, to tell it as an outcome): it is owed no more.
+            _signals.SIGNALS.ctrl_c_delivered()
+        self._leave()
+        if kernel and error is not None and not isinstance(error, KeyboardInterrupt):
+            # Ctrl-C is KeyboardInterrupt, as everywhere in Python: a loop that
+            # catches Trap around guarded calls still stops on it.
+            raise KeyboardInterrupt from error  # type: ignore[misc]
+
+    def _spent_its_fuel(self, error: object) -> bool:
+        if isinstance(error, wasmtime.Trap):
+            return error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL
+        # The out-of-fuel trap was caught inside the block (or a host swallowed it): the
+        # budget is gone all the same. An unlimited budget is never spent: skip the look.
+        return self._budget != UNLIMITED_FUEL and self.store.get_fuel() == 0
 
     def _leave(self) -> None:
         main = self._main
@@ -204,64 +235,80 @@ class GuardedCall:
             outer = self._outer
             if outer is not None and outer._inner is self:
                 outer._inner = None
+            self._give_back_to_the_same_store_outer()
             self._state = _DONE
+            self.block_frame = None
             _calls.STACKS.pop(self)  # last: until here a Ctrl-C is this call's
-        if main:
-            _signals.SIGNALS.swap_out()
+            if main and not _calls.STACKS.main:
+                _signals.SIGNALS.swap_out()  # may raise the KeyboardInterrupt of a Ctrl-C owed
+
+    def _give_back_to_the_same_store_outer(self) -> None:
+        """Back in the enclosing call on this store: its fuel less what this one used, its own epoch rule."""
+        gate = self._gate
+        if self._outside is None:
+            if gate is not None:
+                gate.go_on = False  # no guarded call on the store: trap, as without a callback
+            return
+        store, (outside, left) = self.store, self._outside
+        with contextlib.suppress(wasmtime.WasmtimeError):
+            store.set_fuel(left - (self._budget - store.get_fuel()))
+        if gate is not None:
+            gate.go_on = outside.reason is None
+        store.set_epoch_deadline(1 if outside.reason is None else 0)
 
     def stop(self) -> None:
         """Stop this call's guest, from any thread (reason STOP); before the call begins it begins stopped.
 
-        The epoch is the engine's, so every guarded call running on that engine stops with it.
+        Only this call: other guarded calls, on this engine or any other, run on (see the
+        module's docstring for the wasmtime versions where the engine's epoch is all there is).
         """
         with _calls.LOCK:
             if self._state is _ACTIVE:
-                self.stopper.stop(Reason.STOP)
+                self._stop(Reason.STOP)
             elif self._state is _NEW and self.reason is None:
                 self.reason = Reason.STOP
 
+    def _stop(self, reason: Reason) -> None:
+        """Stop this call alone for `reason` (under the lock), or its engine's every call where that is all there is."""
+        if self._gate is None:
+            self.stopper.stop_every_call(reason)
+            return
+        self.stopped_for(reason)
+        self.stopper.engine.increment_epoch()  # the gates let every other store go on
+        if reason is not Reason.KERNEL and self._main:
+            _signals.SIGNALS.wake_host()
+
     def stopped_error(self) -> BaseException | None:
         """What a host function of this call raises once a deadline, Stop or Ctrl-C stopped it; None while not."""
-        reason = self.reason
-        if reason is None:
-            return None
-        if reason is Reason.KERNEL:
-            return KeyboardInterrupt()  # as Python's own handler would: a cell's or a script's code may expect it
-        return GuestStopped(f"the call was stopped ({reason}) while a host function ran")
+        return stopped_error(self.reason)
 
     def what_stopped(self, error: BaseException | None) -> StopReport | None:
         """What stopped the call, given the error it ended with (None if it ended normally); None: nothing did."""
-        reason = self.reason
-        if reason is not Reason.KERNEL and isinstance(error, wasmtime.Trap):
-            # A keyboard interrupt outranks the rest: the learner pressed it, and the outcome must say so.
-            if error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
-                reason = Reason.FUEL
-            elif error.trap_code == wasmtime.TrapCode.INTERRUPT and reason is None:
-                reason = Reason.STOP  # someone moved the engine's epoch by hand
+        reason = what_stopped(self.reason, error)
         if reason is None:
             return None
         if error is None:  # it finished as it was stopped: still a stopped call, never "returned"
-            error = self.stopped_error()
-        if reason is Reason.FUEL:
-            # The deadline applied too, whichever limit came first: the report carries both.
-            fuel_consumed = self.fuel - self.store.get_fuel()
-            return StopReport(reason, error, timeout=self.timeout, fuel_consumed=fuel_consumed)  # type: ignore[arg-type]
-        return StopReport(reason, error, timeout=self.timeout)  # type: ignore[arg-type]
+            error = stopped_error(reason) or GuestStopped("the call's fuel budget ran out")
+        consumed = self._budget - self.store.get_fuel() if reason is Reason.FUEL else None
+        return StopReport(reason, error, timeout=self.timeout, fuel_consumed=consumed)
 
     def stopped_for(self, reason: Reason) -> None:
         """Record that `reason` stopped this call, and stop the calls nested in it.
 
-        Under the lock; the caller (its Stopper, or stop_for_ctrl_c) moves the epoch.
+        Under the lock; the caller (its Stopper, `_stop` or stop_for_ctrl_c) moves the epoch.
         """
         # A keyboard interrupt outranks what came before it.
         if self._state is _DONE or self.reason is reason:
             return
         if self.reason is None or reason is Reason.KERNEL:
             self.reason = reason
+        gate = self._gate
+        if gate is not None:
+            gate.go_on = False  # before the epoch moves: at its deadline this store traps
         inner = self._inner
         if inner is not None and inner.reason is None:
             # The call running in this one's host function: this guest cannot go on until it ends.
-            inner.stopper.stop(reason)
+            inner._stop(reason)
 
     def stop_for_ctrl_c(self) -> None:
         """Stop this call for a Ctrl-C (under the lock, maybe inside a locked block of this thread)."""
@@ -272,14 +319,32 @@ class GuardedCall:
 
     def stop_at_deadline(self) -> None:
         """Stop this call at its deadline (the watcher, under the lock)."""
-        self.stopper.stop(Reason.DEADLINE)
+        self._stop(Reason.DEADLINE)
+
+
+# The handler may run anywhere in these, and raising there would leave the call's state half-changed.
+_signals.never_raise_in(
+    GuardedCall.__enter__,
+    GuardedCall.__exit__,
+    GuardedCall._leave,
+    GuardedCall._share_the_outer_budget,
+    GuardedCall._give_back_to_the_same_store_outer,
+    GuardedCall._spent_its_fuel,
+)
 
 
 def guard(store: wasmtime.Store, *, timeout: float | None = DEFAULT_TIMEOUT, fuel: int | None = None) -> GuardedCall:
     """Guard a call into `store` so that a deadline, fuel, `call.stop()` or Ctrl-C can end it.
 
-    Use it as `with guard(store) as call:` around the call.
+    Use it as `with guard(store) as call:` around the call. A deadline (`timeout`
+    seconds, None for none), `call.stop()` or the fuel budget (`fuel` units) ends
+    the call with `wasmtime.Trap`; Ctrl-C with KeyboardInterrupt (raised from the
+    trap when wasm was running). Each ends this call only: other guarded calls on
+    the same engine run on (on wasmtime-py 45-50; on other versions a stop stops
+    every guarded call on the engine). Afterwards `call.reason` says what stopped
+    it (a `Reason`), or None. On the main thread your own host functions are left
+    at once; on other threads the call ends when the host returns.
     """
     if not isinstance(store, wasmtime.Store):
         raise TypeError(f"guard() needs a wasmtime.Store, got {type(store).__name__}")
-    return GuardedCall(store, stopper_for(store.engine), timeout=timeout, fuel=fuel)
+    return GuardedCall(store, stopper_for(store), timeout=timeout, fuel=fuel)

@@ -1,9 +1,11 @@
 """The Stopper, one per engine: it stops the guarded calls running on its engine, and the reasons it gives.
 
-Stopping moves the engine's epoch, so it stops every guarded call on that
-engine; each is told why (`Reason`). A stop pressed while a call is announced
-but not yet begun (`starting()`) is kept for that call. `guard()` uses the
-first Stopper made for an engine (`stopper_for`).
+`Stopper.stop()` stops every guarded call running on its engine; each is told
+why (`Reason`). One call's own stop (`GuardedCall.stop()`, its deadline, a
+Ctrl-C) goes through the Stopper only where wasmtime cannot stop one store
+alone (see `guard.py`). A stop pressed while a call is announced but not yet
+begun (`starting()`) is kept for that call. `guard()` uses the first Stopper
+made for an engine (`stopper_for`), kept as long as a store it guarded lives.
 """
 
 from __future__ import annotations
@@ -48,11 +50,14 @@ class Stopper:
         _STOPPERS.setdefault(id(engine), self)  # the first one made for an engine is the one guard() uses
 
     def stop(self, reason: Reason = Reason.STOP) -> None:
-        """Interrupt the guarded calls running now; safe from any thread, a no-op when idle."""
+        """Interrupt every guarded call running on this engine now; safe from any thread, a no-op when idle.
+
+        Every call, whichever thread or store it runs on: `call.stop()` stops one call alone.
+        """
         reason = Reason(reason)
         with _calls.LOCK:
             if self._active:
-                self._stop_active(reason)
+                self.stop_every_call(reason)
             elif self._starting and self._pending is None:
                 self._pending = reason
 
@@ -77,9 +82,9 @@ class Stopper:
         if not self._active:  # an announcement left over (a call refused as busy) means nothing now
             self._starting, self._pending = False, None
 
-    def _stop_active(self, reason: Reason) -> None:
-        # Under the lock. The epoch is the engine's: moving it stops every call
-        # running on it, so each is told why.
+    def stop_every_call(self, reason: Reason) -> None:
+        """Stop every guarded call running on this engine (under the lock): each is told why."""
+        # The epoch is the engine's: moving it stops every call running on it.
         for call in list(self._active):
             call.stopped_for(reason)
         self.engine.increment_epoch()
@@ -88,11 +93,22 @@ class Stopper:
 
 
 # The Stopper of each engine, by id: it holds its engine, so the id stays its
-# engine's while the entry lives, and the entry goes with the last guard using it.
+# engine's while the entry lives, and the entry goes with the last holder of the Stopper.
 _STOPPERS: weakref.WeakValueDictionary[int, Stopper] = weakref.WeakValueDictionary()
+# The Stopper each guarded store was given: it holds the Stopper (and so its engine's
+# entry above) as long as the store lives, so that `with guard(store):` finds the same
+# one call after call instead of making a new one each time. The store holds its engine
+# anyway, so nothing here outlives what it would have.
+_OF_STORE: weakref.WeakKeyDictionary[wasmtime.Store, Stopper] = weakref.WeakKeyDictionary()
 
 
-def stopper_for(engine: wasmtime.Engine) -> Stopper:
-    """The Stopper of `engine`, made on first use (NotInterruptible for an engine the guard cannot stop)."""
-    stopper = _STOPPERS.get(id(engine))
-    return stopper if stopper is not None else Stopper(engine)
+def stopper_for(store: wasmtime.Store) -> Stopper:
+    """The Stopper of `store`'s engine, made on first use (NotInterruptible for an engine the guard cannot stop)."""
+    stopper = _OF_STORE.get(store)
+    if stopper is None:
+        engine = store.engine
+        stopper = _STOPPERS.get(id(engine))
+        if stopper is None:
+            stopper = Stopper(engine)
+        _OF_STORE[store] = stopper
+    return stopper
