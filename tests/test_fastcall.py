@@ -258,6 +258,7 @@ def test_an_unknown_newer_wasmtime_takes_the_public_call(monkeypatch) -> None:
     monkeypatch.setattr(
         importlib.metadata, "version", lambda name: "51.0.0" if name == "wasmtime" else real_version(name)
     )
+    monkeypatch.setattr(_fastcall, "_dist_info_version", lambda folder: None)  # the thorough way, then
     _fastcall.wasmtime_version.cache_clear()
     try:
         assert _fastcall.wasmtime_version() == "51.0.0"
@@ -266,6 +267,24 @@ def test_an_unknown_newer_wasmtime_takes_the_public_call(monkeypatch) -> None:
             assert g.run(g.store, x, y) == wrap_i32(x + y)
         assert g.run._call == g.func
         assert_an_exit_code_comes_through_as_itself(g, 5)
+    finally:
+        _fastcall.wasmtime_version.cache_clear()
+
+
+def test_the_version_is_read_from_the_one_dist_info_folder_beside_the_package(tmp_path) -> None:
+    import importlib.metadata
+
+    (tmp_path / "wasmtime").mkdir()
+    assert _fastcall._dist_info_version(str(tmp_path)) is None
+    (tmp_path / "wasmtime-51.0.2.dist-info").mkdir()
+    (tmp_path / "wasmtime_other-1.0.dist-info").mkdir()
+    assert _fastcall._dist_info_version(str(tmp_path)) == "51.0.2"
+    (tmp_path / "wasmtime-50.0.0.dist-info").mkdir()  # two installs: this way cannot tell which is imported
+    assert _fastcall._dist_info_version(str(tmp_path)) is None
+    assert _fastcall._dist_info_version(str(tmp_path / "missing")) is None
+    _fastcall.wasmtime_version.cache_clear()
+    try:
+        assert _fastcall.wasmtime_version() == importlib.metadata.version("wasmtime")
     finally:
         _fastcall.wasmtime_version.cache_clear()
 

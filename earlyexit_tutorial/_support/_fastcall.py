@@ -24,6 +24,7 @@ then takes the caller's own exception out of it, so no other call gets it.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from ctypes import POINTER, addressof, byref, c_int, memset, sizeof
 from typing import Any
@@ -40,16 +41,30 @@ FastCall = Callable[[wasmtime.Store, int, int], int]
 @functools.cache
 def wasmtime_version() -> str | None:
     """The installed wasmtime-py version, or None if it cannot be told."""
-    # Imported here: importlib.metadata costs ~25 ms to import, which a
-    # one-call command line should not pay (see TypedRun).
-    import importlib.metadata
-
     global _version_looked_up
     _version_looked_up = True
+    # An ordinary install keeps its metadata in `wasmtime-X.Y.Z.dist-info` beside the package:
+    # one listdir, where importlib.metadata costs ~20 ms to import, more than a one-call
+    # command line spends on everything else of ours.
+    beside = _dist_info_version(os.path.dirname(os.path.dirname(wasmtime.__file__ or "")))
+    if beside is not None:
+        return beside
+    import importlib.metadata  # an egg, a zip, two dist-info folders: ask the slow, thorough way
+
     try:
         return importlib.metadata.version("wasmtime")
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+def _dist_info_version(folder: str) -> str | None:
+    """The version in the one `wasmtime-*.dist-info` folder inside `folder`, or None if there is not exactly one."""
+    try:
+        names = os.listdir(folder or ".")
+    except OSError:
+        return None
+    found = [name[9:-10] for name in names if name.startswith("wasmtime-") and name.endswith(".dist-info")]
+    return found[0] if len(found) == 1 else None
 
 
 _version_looked_up = False

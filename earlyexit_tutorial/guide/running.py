@@ -16,8 +16,8 @@ from ..interrupting.guard import (
     Reason,
     Stopper,
     check_limits,
+    engine_stopper,
     interruptible_engine,
-    stopper_for,
 )
 from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, compile_guest, compile_module
@@ -120,7 +120,7 @@ class Example:
             if not isinstance(engine, wasmtime.Engine):
                 raise TypeError(f"engine must be a wasmtime.Engine, got {type(engine).__name__}")
             self.engine = engine
-            self.stopper = stopper_for(engine)  # NotInterruptible for an engine the guard cannot stop
+            self.stopper = engine_stopper(engine)  # NotInterruptible for an engine the guard cannot stop
         self._own_engine = engine is None
         progress("Compiling module...")
         if module is None:

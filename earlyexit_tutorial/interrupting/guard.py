@@ -100,6 +100,7 @@ from .stopped import GuestStopped as GuestStopped
 from .stopped import StopReport as StopReport
 from .stopped import stopped_error, what_stopped
 from .stopper import Reason, Stopper, stopper_for
+from .stopper import engine_stopper as engine_stopper
 
 _NEW, _ACTIVE, _DONE = 0, 1, 2
 

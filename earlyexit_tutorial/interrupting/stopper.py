@@ -102,13 +102,15 @@ _STOPPERS: weakref.WeakValueDictionary[int, Stopper] = weakref.WeakValueDictiona
 _OF_STORE: weakref.WeakKeyDictionary[wasmtime.Store, Stopper] = weakref.WeakKeyDictionary()
 
 
+def engine_stopper(engine: wasmtime.Engine) -> Stopper:
+    """The Stopper of `engine`, made on first use (NotInterruptible for an engine the guard cannot stop)."""
+    stopper = _STOPPERS.get(id(engine))
+    return stopper if stopper is not None else Stopper(engine)
+
+
 def stopper_for(store: wasmtime.Store) -> Stopper:
-    """The Stopper of `store`'s engine, made on first use (NotInterruptible for an engine the guard cannot stop)."""
+    """The Stopper of `store`'s engine, kept for as long as the store lives."""
     stopper = _OF_STORE.get(store)
     if stopper is None:
-        engine = store.engine
-        stopper = _STOPPERS.get(id(engine))
-        if stopper is None:
-            stopper = Stopper(engine)
-        _OF_STORE[store] = stopper
+        stopper = _OF_STORE[store] = engine_stopper(store.engine)
     return stopper
