@@ -201,3 +201,27 @@ def test_the_handler_never_raises_in_wasmtimes_trampoline_glue() -> None:
         """
     )
     assert lines == ["host host", "glue glue", "block block"]
+
+
+def test_ctrl_c_in_a_start_function_that_loops_through_the_host_is_start_stopped_never_a_second_interrupt():
+    # The start function spends its time in the tutorial's host (which returns): most Ctrl-Cs
+    # land in wasmtime-py's glue around it, and the call ends when the host raises the stop.
+    # That raise is the Ctrl-C's delivery: leaving the guard must not raise it again.
+    lines = child(
+        """
+        from earlyexit_tutorial import Example, StartStopped
+        LOOP = '''(module (import "env" "early_exit" (func $e)) (func $s (loop $l (call $e) (br $l)))
+                  (start $s) (func (export "run") (param i32 i32) (result i32) (local.get 0)))'''
+        for delay in (0.05, 0.1, 0.2, 0.3, 0.5):
+            timer = ctrl_c_after(delay)
+            try:
+                Example(LOOP, behaviour="return", timeout=None)
+                print("BAD it finished")
+            except StartStopped as stopped:
+                print("start stopped:", stopped.reason)
+            except KeyboardInterrupt:
+                print("BAD a KeyboardInterrupt instead of StartStopped")
+            timer.join()
+        """
+    )
+    assert lines == ["start stopped: kernel"] * 5

@@ -39,6 +39,9 @@ class WatchedCall(Protocol):
     def stopped_error(self) -> BaseException | None:
         """What to raise in a host function of the call once it is stopped: None while it is not."""
 
+    def stop_raised_in_host(self) -> None:
+        """The stopped error was raised in one of the call's host functions (under LOCK or on its thread)."""
+
 
 class StoppedFromOutside:
     """The mark of the error a host function of a stopped call raises (`guard.GuestStopped`).
@@ -117,5 +120,6 @@ def host_call(host: Callable[[], T]) -> T:
         # A deadline, Stop or Ctrl-C came while the host ran (one that slept off
         # the main thread, kept on working, or swallowed the interrupt): back in the
         # guest, the next instruction could return a value before any epoch check.
+        call.stop_raised_in_host()
         raise error
     return result

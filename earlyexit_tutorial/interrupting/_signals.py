@@ -183,7 +183,10 @@ class _Signals:
             if error is None:
                 return
             place = handler_place(frame, innermost.block_frame)
-            if place is HOST or (place is BLOCK and ctrl_c):
+            if place is HOST:
+                innermost.stop_raised_in_host()
+                raise error
+            if place is BLOCK and ctrl_c:
                 raise error
             if ctrl_c:
                 # Not here: the trap it makes, or the end of the outermost call, raises it.

@@ -283,6 +283,11 @@ class GuardedCall:
         """What a host function of this call raises once a deadline, Stop or Ctrl-C stopped it; None while not."""
         return stopped_error(self.reason)
 
+    def stop_raised_in_host(self) -> None:
+        """The stopped error was raised in one of this call's host functions: the call ends with it."""
+        if self.reason is Reason.KERNEL and self._main:
+            _signals.SIGNALS.ctrl_c_delivered()  # the guest traps with it: not to be raised again on leaving
+
     def what_stopped(self, error: BaseException | None) -> StopReport | None:
         """What stopped the call, given the error it ended with (None if it ended normally); None: nothing did."""
         reason = what_stopped(self.reason, error)
