@@ -13,9 +13,8 @@ What doesn't work, and why.
 
 - A Python signal handler alone: it runs between bytecodes; wasm runs none.
 - A thread per call (the guest on a worker): 80-120 µs, ten typed calls.
-- Installing our SIGINT handler once, at import: it would take Ctrl-C from its
-  owner (IPython, trio, a server) even while no guest runs.
-- Moving the engine's epoch alone: it traps every store of the engine.
+- Installing our SIGINT handler once, at import: it takes Ctrl-C from its owner
+  (IPython, trio, a server) even while no guest runs. The epoch alone traps every store.
 - Raising KeyboardInterrupt wherever the handler runs: in wasmtime-py's
   trampoline outside its `try` or in our epoch callback it reaches C (a crash),
   in the guard's bookkeeping it leaves state half-changed, just after a trap it
@@ -23,9 +22,8 @@ What doesn't work, and why.
 - Ctrl-C as a trap, like a deadline: a retry loop catching Trap never stops.
 - `select.select` in the watcher: it refuses descriptors >= 1024.
 
-Deadlines, stops and fuel end a call with `wasmtime.Trap`, Ctrl-C with KeyboardInterrupt.
-
-The design. Entering, `GuardedCall` does in one locked section what a call
+Deadlines, stops and fuel end a call with `wasmtime.Trap`, Ctrl-C with
+KeyboardInterrupt. The design. Entering, `GuardedCall` does in one locked section what a call
 needs: the SIGINT swap (outermost main-thread call), its Stopper's and its
 thread's registration, its fuel, an epoch deadline of one tick, its store's
 gate, its deadline. Every change to which calls are active happens under that
@@ -59,20 +57,16 @@ lock, so a stop meant for a finished call never moves the epoch under the next.
 - Nested guards on one store: the inner takes at most the fuel left. Fork: a
   child makes its own guard state, and its engines compile on one thread.
 
-Known failure cases. Off the main thread a host function is left only when it
-returns. A Ctrl-C within microseconds of our wake signal merges with it (POSIX
-merges pending SIGINTs) and is told as that deadline or Stop; one landing in the
-trampoline just before a host's body is raised once the host returns. The old
-wakeup fd comes back with `warn_on_full_buffer=False`. A stop moves the engine's
-epoch, so an unguarded store of that engine past its own deadline traps too. A
-guarded store keeps its callback for life: use it outside the guard with epoch
-deadlines of your own moved on SIGINT, and Python's own handler may raise inside
-the callback (a crash): give such code a store never guarded. In the fallback,
-one stop stops every guarded call on its engine.
+Known failure cases. Off the main thread a host function is left only when it returns. A Ctrl-C within
+microseconds of our wake signal merges with it (POSIX merges pending SIGINTs) and is told as that deadline or
+Stop; one landing in the trampoline just before a host's body is raised once the host returns. The old wakeup
+fd comes back with `warn_on_full_buffer=False`. A stop moves the engine's epoch, so an unguarded store of that
+engine past its own deadline traps too. A guarded store keeps its callback for life: use it outside the guard
+with epoch deadlines of your own moved on SIGINT, and Python's own handler may raise inside the callback (a
+crash): give such code a store never guarded. In the fallback a stop stops every guarded call on its engine.
 
-Where each part lives: the lock and calls in `_calls.py`, Ctrl-C in `_signals.py`,
-deadlines in `_watcher.py`, Stoppers in `stopper.py`, reports in `stopped.py`.
-"""
+Where each part lives: the lock and calls in `_calls.py`, Ctrl-C in `_signals.py`, deadlines
+in `_watcher.py`, Stoppers in `stopper.py`, reports in `stopped.py`."""
 
 from __future__ import annotations
 
@@ -237,9 +231,9 @@ class GuardedCall:
             if outer is not None and outer._inner is self:
                 outer._inner = None
             self._give_back_to_the_same_store_outer()
+            _calls.STACKS.pop(self)  # before DONE: a Ctrl-C in between is one between calls, never lost
             self._state = _DONE
             self.block_frame = None
-            _calls.STACKS.pop(self)  # last: until here a Ctrl-C is this call's
             if main and not _calls.STACKS.main:
                 _signals.SIGNALS.swap_out()  # may raise the KeyboardInterrupt of a Ctrl-C owed
 
