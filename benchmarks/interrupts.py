@@ -170,7 +170,7 @@ class _EndlessGuest:
 
 
 def _example_try(example: Example, started: threading.Event) -> float:
-    """One Ctrl-C through Example.run: Interrupted("kernel"), or KeyboardInterrupt, counts."""
+    """One Ctrl-C through Example.run: Interrupted("ctrl-c"), or KeyboardInterrupt, counts."""
     started.clear()
     sent: list[float] = []
     sender = _sender(started, sent)

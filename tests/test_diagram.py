@@ -285,7 +285,7 @@ def test_long_arguments_and_labels_stay_in_the_picture(outcomes):
     assert all(len("".join(t.itertext())) <= 90 for t in root.iter(f"{SVG}text"))
 
 
-@pytest.mark.parametrize("reason, label", [("stop", "Stop button"), ("kernel", "Ctrl-C")])
+@pytest.mark.parametrize("reason, label", [("stop", "Stop button"), ("ctrl-c", "Ctrl-C")])
 def test_stop_button_and_kernel_interrupts_are_named(outcomes, reason, label):
     trap = outcomes["deadline"].error
     diagram = call_diagram(Interrupted(reason, trap), 1, 7)

@@ -54,16 +54,16 @@ def trial():
         try:
             Example(start_loop, behaviour="return", timeout=None)
         except StartStopped as error:
-            return f"ok start stopped: {error.reason}" if error.reason == "kernel" else f"BAD {error}"
+            return f"ok start stopped: {error.reason}" if error.reason == "ctrl-c" else f"BAD {error}"
         return "BAD the start function ended by itself"
     if scenario == "spin":
         outcome = spinner.run(0, 0, timeout=None)
-        return "ok kernel" if isinstance(outcome, Interrupted) and outcome.reason == "kernel" else f"BAD {outcome!r}"
+        return "ok kernel" if isinstance(outcome, Interrupted) and outcome.reason == "ctrl-c" else f"BAD {outcome!r}"
     if scenario == "loop":
         while True:
             outcome = quick.run(1, 7, timeout=None)
             if isinstance(outcome, Interrupted):
-                return "ok kernel" if outcome.reason == "kernel" else f"BAD {outcome!r}"
+                return "ok kernel" if outcome.reason == "ctrl-c" else f"BAD {outcome!r}"
             if outcome.code != 1:
                 return f"BAD {outcome!r}"
     if scenario == "costs":
@@ -221,7 +221,7 @@ def test_one_ctrl_c_leaves_a_host_function_that_sleeps() -> None:
     assert done.returncode == 0, done.stderr
     print(done.stderr)
     assert done.stderr.startswith("left the sleeping host ")
-    assert done.stdout.splitlines() == ["Interrupted kernel", "Exited early with exit code: 1"]
+    assert done.stdout.splitlines() == ["Interrupted ctrl-c", "Exited early with exit code: 1"]
     assert elapsed < 20  # nowhere near the host's 30 s sleep
 
 
@@ -246,7 +246,7 @@ def test_a_second_ctrl_c_gets_out_of_a_host_that_swallows_the_first() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["Interrupted kernel"]
+    assert done.stdout.splitlines() == ["Interrupted ctrl-c"]
 
 
 def test_an_engine_the_guard_cannot_stop_is_refused_at_once() -> None:

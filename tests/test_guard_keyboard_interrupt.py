@@ -74,7 +74,7 @@ def test_ctrl_c_in_a_sleeping_block_raises_at_once_five_times() -> None:
                 print("ok" if late < 1.0 else f"BAD {late:.2f} s late", call.reason)
         """
     )
-    assert lines == ["ok kernel"] * 5
+    assert lines == ["ok ctrl-c"] * 5
 
 
 def test_a_retry_loop_that_catches_trap_around_guarded_calls_stops_on_ctrl_c() -> None:
@@ -154,7 +154,7 @@ def test_your_own_host_function_is_left_within_a_second(stop: str, host: str) ->
     expected = {
         "deadline": "Trap INTERRUPT deadline",
         "stop": "Trap INTERRUPT stop",
-        "ctrl-c": "KeyboardInterrupt kernel",
+        "ctrl-c": "KeyboardInterrupt ctrl-c",
     }[stop]
     assert lines == [f"{expected} within a second"]
 
@@ -224,4 +224,4 @@ def test_ctrl_c_in_a_start_function_that_loops_through_the_host_is_start_stopped
             timer.join()
         """
     )
-    assert lines == ["start stopped: kernel"] * 5
+    assert lines == ["start stopped: ctrl-c"] * 5

@@ -339,4 +339,4 @@ def test_ctrl_c_at_random_moments_ends_the_learners_own_call_with_keyboard_inter
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stderr == ""  # no traceback, no "Exception ignored"
-    assert done.stdout.splitlines() == ["ok kernel"] * TRIALS + ["after: 8 None"]
+    assert done.stdout.splitlines() == ["ok ctrl-c"] * TRIALS + ["after: 8 None"]

@@ -2,7 +2,7 @@
 
 A sleeping host on the main thread is left at once; any other host function
 at the latest when it returns into the guest. The outcome is Interrupted with
-the reason that fired, never Returned, and never "kernel" for a deadline.
+the reason that fired, never Returned, and never "ctrl-c" for a deadline.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def test_a_ctrl_c_in_a_learners_host_function_leaves_it_at_once(python_sigint_ha
     example = Example(TICKING_WAT, imports={"env": {"tick": tick}})
     started = time.monotonic()
     outcome = example.run(1, 7, timeout=30)
-    assert isinstance(outcome, Interrupted) and outcome.reason == "kernel"
+    assert isinstance(outcome, Interrupted) and outcome.reason == "ctrl-c"
     assert time.monotonic() - started < 2
     assert Example(TICKING_WAT, imports={"env": {"tick": lambda n: 0}}).run(1, 7) == Returned(1)
 

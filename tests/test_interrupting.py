@@ -266,7 +266,7 @@ def test_sigint_to_the_main_thread_interrupts_the_guest(python_sigint_handler, e
         returned = time.monotonic()
         timer.join()
     assert isinstance(outcome, Interrupted), outcome
-    assert outcome.reason == "kernel"
+    assert outcome.reason == "ctrl-c"
     assert outcome.message == "Interrupted: stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)"
     assert outcome.error.trap_code == wasmtime.TrapCode.INTERRUPT
     assert returned - sent[0] < 1.0
@@ -403,3 +403,12 @@ def test_a_refused_call_leaves_no_stop_waiting_for_the_next_one(ex):
     ex.stop()  # idle: means nothing
     outcome = call_interruptibly(lambda: ex.typed_run(ex.store, 0, 7) and None, ex.store, ex.stopper, timeout=0.2)
     assert isinstance(outcome, Interrupted) and outcome.reason == "deadline", outcome
+
+
+def test_ctrl_c_is_named_for_what_a_terminal_user_presses_and_the_old_name_still_reads():
+    from earlyexit_tutorial.interrupting.stopper import Reason
+
+    assert str(Reason.KERNEL) == "ctrl-c"
+    assert Reason("kernel") is Reason.KERNEL  # the value it had before
+    with pytest.raises(ValueError):
+        Reason("sigint")

@@ -217,7 +217,7 @@ def test_kernel_interrupt_ends_the_endless_guest(kernel):
         assert ex.stdout.splitlines() == [
             STARTED,
             KERNEL_MESSAGE,
-            "reason: kernel",
+            "reason: ctrl-c",
             "handler restored: True",
             "no thread left behind: True",
         ], f"cycle {cycle}: {ex}"
@@ -298,7 +298,7 @@ def test_kernel_interrupt_during_a_start_function_that_loops_through_the_host(ke
         )
         assert ex.reply["status"] in ("ok", "error"), ex
         if ex.reply["status"] == "ok":
-            assert ex.stdout.splitlines() == [STARTED, "stopped: kernel"], f"cycle {cycle}: {ex}"
+            assert ex.stdout.splitlines() == [STARTED, "stopped: ctrl-c"], f"cycle {cycle}: {ex}"
         else:  # the Ctrl-C came just before or after the start function: an ordinary KeyboardInterrupt
             assert [name for name, _ in ex.errors] == ["KeyboardInterrupt"], f"cycle {cycle}: {ex}"
         assert "Exception ignored" not in ex.stderr and "Traceback" not in ex.stderr, ex.stderr
@@ -323,7 +323,7 @@ def test_kernel_interrupt_during_a_long_loop_of_quick_calls(kernel):
             delay=random.uniform(0.05, 0.3),
         )
         if ex.reply["status"] == "ok":
-            assert ex.stdout.splitlines() == [STARTED, "interrupted: kernel"], f"cycle {cycle}: {ex}"
+            assert ex.stdout.splitlines() == [STARTED, "interrupted: ctrl-c"], f"cycle {cycle}: {ex}"
         else:  # the Ctrl-C landed between two calls
             assert [name for name, _ in ex.errors] == ["KeyboardInterrupt"], f"cycle {cycle}: {ex}"
         assert "Exception ignored" not in ex.stderr, ex.stderr

@@ -144,7 +144,7 @@ def test_the_socket_modules_pair_windows_uses_serves_the_guard_as_well() -> None
     assert done.stderr == ""
     assert done.stdout.splitlines() == [
         "deadline",
-        "kernel",
+        "ctrl-c",
         "stop True",
         "Expected early termination with `ExitCode`, found: 8",
         "True socket",

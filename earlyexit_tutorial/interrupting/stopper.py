@@ -25,11 +25,16 @@ class Reason(str, Enum):
 
     DEADLINE = "deadline"  # the watcher, at the call's deadline
     STOP = "stop"  # Stopper.stop() or call.stop(), e.g. the Stop button
-    KERNEL = "kernel"  # Ctrl-C or the kernel's stop button (SIGINT)
+    KERNEL = "ctrl-c"  # a SIGINT: Ctrl-C in a terminal, or the kernel's stop button in JupyterLab
     FUEL = "fuel"  # the guest spent its fuel budget
 
     def __str__(self) -> str:
         return self.value
+
+    @classmethod
+    def _missing_(cls, value: object) -> Reason | None:
+        # The value Ctrl-C had before it was named for what a terminal user presses.
+        return cls.KERNEL if value == "kernel" else None
 
 
 class StoppableCall(Protocol):
