@@ -236,9 +236,9 @@ class GuardedCall:
             if outer is not None and outer._inner is self:
                 outer._inner = None
             self._give_back_to_the_same_store_outer()
+            _calls.STACKS.pop(self)  # before DONE: a Ctrl-C in between is one between calls, never lost
             self._state = _DONE
             self.block_frame = None
-            _calls.STACKS.pop(self)  # last: until here a Ctrl-C is this call's
             if main and not _calls.STACKS.main:
                 _signals.SIGNALS.swap_out()  # may raise the KeyboardInterrupt of a Ctrl-C owed
 
