@@ -2,7 +2,7 @@
 
 Interleaved: every round times each statement once, so a busy moment of the
 machine touches all alike and the ratios stay meaningful. The floor is
-`_fastcall.make_floor_call`: raw `wasmtime_func_call` on arguments built once.
+`floors.ctypes_floor`: raw `wasmtime_func_call` on arguments built once.
 
     python -m benchmarks.layers
 """
@@ -15,8 +15,9 @@ import timeit
 import wasmtime
 
 from earlyexit_tutorial import GUEST_WAT, Example, ExitCode, guard, interruptible_engine
-from earlyexit_tutorial._support._fastcall import make_floor_call
 from earlyexit_tutorial.interrupting.guard import UNLIMITED_FUEL
+
+from .floors import ctypes_floor
 
 LOOP_WAT = """(module
   (import "env" "tick" (func $tick (param i32) (result i32)))
@@ -57,12 +58,12 @@ def calls(rounds=21, number=2000):
         store=store,
         func=func,
         typed=ex.typed_run,
-        floor=make_floor_call(func, 1, 7),
+        floor=ctypes_floor(func, store, 1, 7),
         guard=guard,
         ExitCode=ExitCode,
     )
     stmts = {
-        "floor": "floor(store)",
+        "floor": "floor()",
         "typed": "typed(store, 1, 7)",
         "func": "func(store, 1, 7)",
         "guard+typed": "with guard(store, timeout=10):\n    typed(store, 1, 7)",

@@ -337,24 +337,8 @@ def test_the_own_hosts_call_raises_what_wasm_reported_and_leaves_the_variable_to
     assert _func.LAST_EXCEPTION is None
 
 
-@pytest.mark.skipif(not FAST_PATH, reason=f"no fast path on wasmtime {INSTALLED}, an untested major")
-def test_the_floor_call_returns_and_raises_as_the_typed_path_does(guest: Guest) -> None:
-    floor = _fastcall.make_floor_call(guest.func, 1, 7)
-    assert floor is not None and floor(guest.store) == 8
-    exit_code = ExitCode(2)
-
-    def host() -> None:
-        raise exit_code
-
-    guest.host = host
-    with pytest.raises(ExitCode) as caught:
-        floor(guest.store)
-    assert caught.value is exit_code
-
-
-def test_no_floor_call_without_the_fast_path(monkeypatch, guest: Guest) -> None:
+def test_no_own_hosts_call_without_the_fast_path(monkeypatch, guest: Guest) -> None:
     monkeypatch.setattr(_fastcall, "wasmtime_version", lambda: "51.0.0")
-    assert _fastcall.make_floor_call(guest.func, 1, 7) is None
     assert _fastcall.make_own_hosts_i32_call(guest.func) is None
 
 

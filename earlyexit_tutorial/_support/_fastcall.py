@@ -99,7 +99,6 @@ def _private_parts() -> dict[str, Any] | None:
             func_module=_func,
             error_from_ptr=wasmtime.WasmtimeError._from_ptr,
             trap_from_ptr=wasmtime.Trap._from_ptr,
-            error_delete=getattr(_bindings, "_wasmtime_error_delete", _ffi.wasmtime_error_delete),
             error_exit_status=getattr(_bindings, "_wasmtime_error_exit_status", _ffi.wasmtime_error_exit_status),
         )
     except (ImportError, AttributeError):
@@ -238,39 +237,6 @@ def _func_module() -> Any:
     """wasmtime-py's module that holds the host-exception global, or None if it has none."""
     parts = _private_parts()
     return None if parts is None else parts["func_module"]
-
-
-def make_floor_call(func: wasmtime.Func, x: int, y: int) -> Callable[[wasmtime.Store], int] | None:
-    """The floor of a call from Python: raw `wasmtime_func_call` on arguments built once, or None.
-
-    For benchmarks: what any Python call of run(x, y) must at least do. On a host's
-    exception it frees wasmtime's error and raises the exception from the global.
-    """
-    parts = _usable_parts(func)
-    if parts is None:
-        return None
-    raw_call, val_t, i32_kind, func_module = parts["raw_call"], parts["val_t"], parts["i32_kind"], parts["func_module"]
-    error_delete = parts["error_delete"]
-    params = (val_t * 2)()
-    params[0].kind = params[1].kind = i32_kind
-    params[0].of.i32, params[1].of.i32 = x, y
-    results = (val_t * 1)()
-    result = results[0].of
-    func_ref = byref(func._func)
-    trap = POINTER(parts["trap_t"])()
-    trap_ref = byref(trap)
-
-    def floor(store: wasmtime.Store) -> int:
-        error = raw_call(store._context(), func_ref, params, 2, results, 1, trap_ref)
-        if error:
-            error_delete(error)
-            host_error, func_module.LAST_EXCEPTION = func_module.LAST_EXCEPTION, None
-            raise host_error
-        if trap:
-            raise parts["trap_from_ptr"](_take_pointer(trap))
-        return result.i32
-
-    return floor
 
 
 def _take_pointer(pointer: Any) -> Any:
