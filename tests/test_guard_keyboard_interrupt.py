@@ -225,3 +225,34 @@ def test_ctrl_c_in_a_start_function_that_loops_through_the_host_is_start_stopped
         """
     )
     assert lines == ["start stopped: ctrl-c"] * 5
+
+
+def test_a_deadline_sends_our_wake_signal_only_to_a_host_function_never_to_a_guest_running_wasm() -> None:
+    # POSIX merges a pending SIGINT with the next: a wake signal sent for every stop
+    # (20 a second in a loop of 0.05 s deadlines) would swallow a Ctrl-C pressed then.
+    lines = child(
+        """
+        from earlyexit_tutorial.interrupting import _signals
+        sent = []
+        send = _signals._sigint_to_main_thread
+        _signals._sigint_to_main_thread = lambda: (sent.append(1), send())
+        for _ in range(20):
+            try:
+                with guard(store, timeout=0.02):
+                    spin(store)
+            except wasmtime.Trap:
+                pass
+        print("spinning guest:", len(sent))
+        sent.clear()
+        sleeper = host_guest(lambda: time.sleep(3))
+        start = time.monotonic()
+        try:
+            with guard(store, timeout=0.05):
+                sleeper(store)
+        except wasmtime.Trap:
+            pass
+        late = time.monotonic() - start
+        print("sleeping host:", len(sent), "ok" if late < 1.0 else f"BAD {late:.2f} s")
+        """
+    )
+    assert lines == ["spinning guest: 0", "sleeping host: 1 ok"]

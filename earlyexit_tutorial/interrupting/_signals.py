@@ -17,18 +17,26 @@ from __future__ import annotations
 import _signal  # type: ignore[import-not-found]
 import os
 import signal
+import threading
 import time
-from types import CodeType, FrameType
+from types import FrameType
 from typing import Any
 
-from .._support import _epoch_callback
 from . import _calls, _watcher
 from ._calls import WatchedCall
+from ._places import BLOCK, HOST, handler_place, main_thread_in_host
+from ._places import never_raise_in as never_raise_in
 
 # How long leaving the outermost call waits for our own wake signal to reach
 # the handler (it takes microseconds; the bound only keeps a blocked signal
 # from hanging the call).
 WAKE_PATIENCE = 1.0
+
+# A stopped main-thread call not yet in a host function is looked at again after
+# this long (seconds), then twice as long each time, up to LOOK_AGAIN_LAST: a host
+# function entered late is left within that.
+LOOK_AGAIN_FIRST = 0.002
+LOOK_AGAIN_LAST = 0.05
 
 
 class _Signals:
@@ -42,6 +50,8 @@ class _Signals:
         self.sigint_byte_unread = False  # on_sigint ran: its byte may still wait in the wakeup socket
         self.wake_sent = False  # our own SIGINT, sent to leave a stopped host function, not handled yet
         self.ctrl_c_owed = False  # a Ctrl-C stopped the calls but could not be raised where the handler ran
+        self.look_again_in = LOOK_AGAIN_FIRST  # how long the watcher waits before it looks for a host function again
+        self._handler = self.on_sigint  # made once: a bound method made per call costs, and `is` tells it apart
 
     def swap_in(self) -> None:
         """Entering the main thread's outermost call (under LOCK): install our handler and wakeup fd."""
@@ -54,12 +64,16 @@ class _Signals:
             return
         try:
             watcher = _watcher.WATCHER
-            watcher.start()
+            if not watcher.running:
+                watcher.start()
             self.ctrl_c_between_calls = self.sigint_byte_unread = self.wake_sent = self.ctrl_c_owed = False
+            self.look_again_in = LOOK_AGAIN_FIRST
             self.previous_fd = None
-            self.previous_handler = _signal.signal(signal.SIGINT, self.on_sigint)
+            self.previous_handler = _signal.signal(signal.SIGINT, self._handler)
             self.installed = True
-            self.previous_fd = _signal.set_wakeup_fd(watcher.write_fd, warn_on_full_buffer=False)
+            # Our own socket, which the watcher empties: the default warning on a full
+            # buffer could only tell of a dead watcher (and the keyword costs 0.1 µs).
+            self.previous_fd = _signal.set_wakeup_fd(watcher.write_fd)
         except BaseException:
             self._restore()
             raise
@@ -108,7 +122,10 @@ class _Signals:
         # (the byte is dropped either way), and one that asked for none gets none.
         previous_fd, self.previous_fd = self.previous_fd, None
         if previous_fd is not None:
-            current_fd = _signal.set_wakeup_fd(previous_fd, warn_on_full_buffer=False)
+            if previous_fd == -1:  # none before ours, the usual case: no fd, no warning to choose
+                current_fd = _signal.set_wakeup_fd(-1)
+            else:
+                current_fd = _signal.set_wakeup_fd(previous_fd, warn_on_full_buffer=False)
             if current_fd != _watcher.WATCHER.write_fd:
                 # Someone set a wakeup fd of their own during the call: theirs stays.
                 _signal.set_wakeup_fd(current_fd, warn_on_full_buffer=False)
@@ -125,7 +142,7 @@ class _Signals:
         # Not installed from here on, before the swap: should Python's own handler
         # raise KeyboardInterrupt right after it, the state is already true.
         self.installed = False
-        if _signal.getsignal(signal.SIGINT) == self.on_sigint:
+        if _signal.getsignal(signal.SIGINT) is self._handler:
             _signal.signal(signal.SIGINT, handler)
         # else: a handler installed during the call (by a host function or the block) is kept, as
         # trio keeps one: it was set after ours, so it is the one its owner wants from now on.
@@ -157,11 +174,19 @@ class _Signals:
         calls = _calls.STACKS.main
         if not self.installed or self.wake_sent or not calls:
             return
-        if calls[-1].stopped_error() is None:
+        innermost = calls[-1]
+        if innermost.stopped_error() is None:
             return
-        # Whether a host function runs (the learner's plain wasmtime.Func too) only the
-        # handler can tell, from where it runs: so the signal goes whenever the call was
-        # stopped, and the handler raises only inside a host function.
+        if threading.get_ident() != _calls.MAIN_THREAD and not main_thread_in_host(innermost):
+            # Wasm runs (its trap is on the way) or the block's own Python does: no signal,
+            # since a Ctrl-C pressed just then would merge with it and be told as this stop.
+            # A host function may still be entered before the guest reaches its next epoch
+            # check: the watcher looks again, less and less often, while the call lasts.
+            _watcher.WATCHER.look_again(self.look_again_in)
+            self.look_again_in = min(2 * self.look_again_in, LOOK_AGAIN_LAST)
+            return
+        # On the main thread (a stop() from the block or a host function) the handler,
+        # which runs where the thread is, tells whether it is in a host function.
         self.wake_sent = True
         _watcher.WATCHER.expect_wake()
         _sigint_to_main_thread()
@@ -191,70 +216,6 @@ class _Signals:
             if ctrl_c:
                 # Not here: the trap it makes, or the end of the outermost call, raises it.
                 self.ctrl_c_owed = True
-
-
-# Where the SIGINT handler runs, as `handler_place` tells it.
-OWN = "own"  # the guard's own code (entering or leaving a call) or the epoch callback: never raise here
-GLUE = "glue"  # wasmtime-py's Python around a call into wasm (or the typed fast path): the trap will say it
-HOST = "host"  # a host function called from wasm: raising here leaves it, and the guest traps
-BLOCK = "block"  # other Python code in the `with` block: raise KeyboardInterrupt, as Python would
-
-# The code objects in which the handler never raises, whatever calls them: the
-# guard adds its entering and leaving code (`never_raise_in`). The epoch callback
-# is never raised in either (an exception there would reach C): `handler_place`
-# asks `_epoch_callback.CALLBACK_CODE`, set once the callback exists.
-NEVER_RAISE: set[CodeType] = set()
-
-# The modules whose code is the Python glue of a call into wasm: wasmtime-py's own
-# (its call wrapper, its host trampoline and what they call, ctypes among it) and
-# our typed fast path.
-_GLUE_MODULES = ("wasmtime", "ctypes", "earlyexit_tutorial._support._fastcall")
-
-
-def never_raise_in(*functions: Any) -> None:
-    """Name functions in which (or below which) the SIGINT handler must not raise."""
-    NEVER_RAISE.update(function.__code__ for function in functions)
-
-
-def _is_glue(frame: FrameType) -> bool:
-    return frame.f_globals.get("__name__", "").startswith(_GLUE_MODULES)
-
-
-def _is_host_trampoline(frame: FrameType) -> bool:
-    # wasmtime-py calls every host function from one ctypes callback, `trampoline` in `wasmtime._func`.
-    return frame.f_code.co_name == "trampoline" and frame.f_globals.get("__name__") == "wasmtime._func"
-
-
-def handler_place(frame: FrameType | None, block_frame: FrameType | None) -> str:
-    """Where the main thread was when the SIGINT handler ran: OWN, GLUE, HOST or BLOCK.
-
-    The protocol. `frame` is the frame the handler interrupted, `block_frame` the
-    frame that entered the innermost guarded call. Looking from `frame` outwards up
-    to `block_frame`: a frame whose code is in NEVER_RAISE (or the epoch callback's)
-    makes it OWN. An innermost frame of wasmtime-py's, of ctypes or of our typed fast
-    path makes it GLUE: raising there would lose the trap the call is about to raise,
-    or escape wasmtime-py's host trampoline outside its `try` into C (a crash). Further
-    out, wasmtime-py's trampoline (`wasmtime._func.trampoline`) means a host function
-    runs: HOST if the frame the trampoline called is the host's own, GLUE if it is
-    the trampoline's glue (ctypes, wasmtime-py). Anything else is the block's own
-    Python code: BLOCK.
-    """
-    if frame is None:
-        return BLOCK
-    if frame.f_code in NEVER_RAISE or frame.f_code is _epoch_callback.CALLBACK_CODE:
-        return OWN
-    if _is_glue(frame):
-        return GLUE
-    place = BLOCK
-    called = frame
-    while frame is not None and frame is not block_frame:
-        if frame.f_code in NEVER_RAISE:
-            return OWN
-        if place is BLOCK and _is_host_trampoline(frame):
-            # Keep looking outwards: the guard's own code may be further out.
-            place = GLUE if _is_glue(called) else HOST
-        called, frame = frame, frame.f_back
-    return place
 
 
 def _sigint_to_main_thread() -> None:
@@ -300,7 +261,13 @@ def _take_sigint() -> bool:
     return SIGNALS.sigint()
 
 
+def _look_for_host() -> None:
+    """The watcher's second look (under LOCK): wake a stopped main-thread call's host function if one runs now."""
+    SIGNALS.wake_host()
+
+
 _watcher.take_sigint = _take_sigint
+_watcher.look_for_host = _look_for_host
 
 
 def _forget_signals_after_fork() -> None:

@@ -37,6 +37,15 @@ def _nobody_takes_sigint() -> bool:
 take_sigint: Callable[[], bool] = _nobody_takes_sigint
 
 
+def _no_host_to_look_for() -> None:
+    return None
+
+
+# What the watcher does when a look asked for by `look_again` is due: `_signals.py`
+# sets it (wake a stopped main-thread call's host function, if one runs then).
+look_for_host: Callable[[], None] = _no_host_to_look_for
+
+
 # POSIX has socketpair() in C: `_socket`'s costs the command line's cold start
 # 0.5 ms, the `socket` module's ~3 ms. Windows has none; there the socket
 # module emulates it over loopback (a test forces that path on POSIX too).
@@ -55,11 +64,14 @@ class _Watcher:
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
+        self._thread_ident: int | None = None
         self._deadlines: dict[WatchedCall, float] = {}
         self._reader: _socket.socket
         self._writer: _socket.socket
         self._wake_at = math.inf  # when the thread wakes next if nothing pokes it
         self._added = False  # a deadline was added since the thread last looked
+        self._look_at = math.inf  # when to call look_for_host (see look_again)
+        self.running = False  # the thread was started and has not died: add() and the swap need nothing more
         self._forward = bytearray()  # other signals' bytes, for the previous wakeup fd
         self._wake_bytes = 0  # SIGINT bytes our own wake signals will write: not a Ctrl-C
         self.died: BaseException | None = None  # what ended the thread, should it ever end
@@ -78,6 +90,7 @@ class _Watcher:
             thread = threading.Thread(target=self._loop, name="earlyexit-watcher", daemon=True)
             thread.start()
             self._thread = thread
+            self.running = True
             global _previous_unraisablehook
             if sys.unraisablehook is not _resend_ctrl_c_dropped_in_finalizer:
                 _previous_unraisablehook, sys.unraisablehook = sys.unraisablehook, _resend_ctrl_c_dropped_in_finalizer
@@ -92,14 +105,20 @@ class _Watcher:
 
     def add(self, call: WatchedCall) -> None:
         """Watch `call`'s deadline (under LOCK); raise WatcherDied if nothing would fire it."""
-        if self._thread is None:
-            self.start()
-        elif self.died is not None:
-            self.check_alive()
-        self._deadlines[call] = call.deadline
+        if not self.running:
+            self.start()  # raises WatcherDied if the thread has died
+        deadline = self._deadlines[call] = call.deadline
         self._added = True
-        if call.deadline < self._wake_at:
+        if deadline < self._wake_at:
             self.poke()
+
+    def look_again(self, delay: float) -> None:
+        """Call `look_for_host` (under LOCK) in `delay` seconds, unless an earlier look is due."""
+        at = time.monotonic() + delay
+        if at < self._look_at:
+            self._look_at = at
+            if at < self._wake_at and threading.get_ident() != self._thread_ident:
+                self.poke()  # the thread sleeps past it; on the thread itself the loop sees it
 
     def remove(self, call: WatchedCall) -> None:
         """Stop watching `call` (under LOCK); the thread finds out when it next wakes."""
@@ -159,10 +178,12 @@ class _Watcher:
         return data
 
     def _loop(self) -> None:
+        self._thread_ident = threading.get_ident()
         try:
             self._watch()
         except BaseException as error:  # noqa: BLE001 - whatever it was, no call may wait on a dead thread
             with _calls.LOCK:
+                self.running = False
                 self.died = error
                 # The calls it was watching would never be stopped: stop them now, for the
                 # deadline they were promised (a call beginning from now on is refused).
@@ -177,7 +198,7 @@ class _Watcher:
         selector.register(self._reader, selectors.EVENT_READ)
         while True:
             with _calls.LOCK:
-                wake_at = min(self._deadlines.values(), default=math.inf)
+                wake_at = min(min(self._deadlines.values(), default=math.inf), self._look_at)
                 if wake_at == math.inf and self._added:
                     # Calls come and go faster than the thread looks: rather than be poked
                     # (a system call and a thread switch) for each, look again in a while;
@@ -191,6 +212,9 @@ class _Watcher:
             with _calls.LOCK:
                 resend = self.read_signals()
                 self._fire_due_deadlines()
+                if self._look_at <= time.monotonic():
+                    self._look_at = math.inf
+                    look_for_host()  # may ask for the next look
             if resend:
                 # Not at once: the main thread is still in the hook that asked for
                 # it, and a Ctrl-C raised there would be dropped again.

@@ -1,90 +1,82 @@
 """Interrupting from outside: one guard around every call into WebAssembly.
 
-The problem. A guest that loops forever holds the calling thread inside
-wasmtime's native code: no Python code runs on that thread until it returns,
-so neither a timer, nor a Stop button, nor Ctrl-C (SIGINT) can reach it the
-ordinary Python way. The guard must let a deadline, a fuel budget, a Stop and
-Ctrl-C end such a call cleanly; end that call only, not its neighbours on the
-same engine (a server's threads, a store each); hold in a real program (many
-open files, fork, your own host functions, guards nested in host functions);
-and cost a few microseconds, since `Example.run` puts it around every call.
+The problem. A guest that loops forever holds the calling thread inside wasmtime's native code: no Python code
+runs on that thread until it returns, so neither a timer, nor a Stop button, nor Ctrl-C (SIGINT) can reach it
+the ordinary Python way. The guard must let a deadline, a fuel budget, a Stop and Ctrl-C end such a call
+cleanly; end that call only, not its neighbours on the same engine (a server's threads, a store each); hold in
+a real program (many open files, fork, your own host functions, guards nested in host functions); and cost a
+few microseconds, since `Example.run` puts it around every call.
 
 What doesn't work, and why.
 
 - A Python signal handler alone: it runs between bytecodes; wasm runs none.
 - A thread per call (the guest on a worker): 80-120 µs, ten typed calls.
-- Installing our SIGINT handler once, at import: it takes Ctrl-C from its owner
-  (IPython, trio, a server) even while no guest runs. The epoch alone traps every store.
-- Raising KeyboardInterrupt wherever the handler runs: in wasmtime-py's
-  trampoline outside its `try` or in our epoch callback it reaches C (a crash),
-  in the guard's bookkeeping it leaves state half-changed, just after a trap it
-  loses the trap. `_signals.handler_place` says where it may raise.
+- Installing our SIGINT handler once, at import: it takes Ctrl-C from its owner (IPython, trio, a server) even
+  while no guest runs. The epoch alone traps every store.
+- Raising KeyboardInterrupt wherever the handler runs: in wasmtime-py's trampoline outside its `try` or in our
+  epoch callback it reaches C (a crash), in the guard's bookkeeping it leaves state half-changed, just after a
+  trap it loses the trap. `_places.handler_place` says where it may raise.
 - Ctrl-C as a trap, like a deadline: a retry loop catching Trap never stops.
 - `select.select` in the watcher: it refuses descriptors >= 1024.
 
-Deadlines, stops and fuel end a call with `wasmtime.Trap`, Ctrl-C with
-KeyboardInterrupt. The design. Entering, `GuardedCall` does in one locked section what a call
-needs: the SIGINT swap (outermost main-thread call), its Stopper's and its
-thread's registration, its fuel, an epoch deadline of one tick, its store's
-gate, its deadline. Every change to which calls are active happens under that
-lock, so a stop meant for a finished call never moves the epoch under the next.
+Deadlines, stops and fuel end a call with `wasmtime.Trap`, Ctrl-C with KeyboardInterrupt. The design.
+Entering, `GuardedCall` does in one locked section what a call needs: the SIGINT swap (outermost main-thread
+call), its Stopper's and its thread's registration, its fuel, an epoch deadline of one tick, its store's gate,
+its deadline. Every change to which calls are active happens under that lock, so a stop meant for a finished
+call never moves the epoch under the next.
 
-- One stop, one call: each guarded store gets wasmtime's epoch-deadline
-  callback (`_support/_epoch_callback.py`). A stop closes its store's gate and
-  moves the epoch; at the deadline the stopped store traps (the same
-  `TrapCode.INTERRUPT` trap) and the others go on for one more tick (one ctypes
-  call per running store, per stop; nothing per call). `call.stop()`, a deadline
-  and Ctrl-C stop their own calls (Ctrl-C: the main thread's); `Stopper.stop()`
-  every call on its engine. Without the callback (wasmtime outside the tested
-  versions) the epoch is all there is: a stop stops every guarded call on the
-  engine, each told why.
-- Deadlines: one long-lived watcher thread waits on a selector until the
-  earliest deadline, then stops that call. If it ever dies, the calls it
-  watched are stopped and later guarded calls are refused (`WatcherDied`).
-- Ctrl-C, main thread only (`_signals.py`): the wakeup fd is a socket the
-  watcher reads, so a Ctrl-C while wasm runs stops the calls at once; in Python
-  code the handler stops them and raises KeyboardInterrupt in the block's code
-  or a host function. It leaves the guard as KeyboardInterrupt, raised from the
-  trap when wasm was running; one that could not be raised where it landed is
-  raised when the outermost call ends, unless the block caught its trap (as
-  `Example.run` does: `call.reason` KERNEL is then the outcome). None is lost
-  between calls; an ignored SIGINT stays ignored; a handler installed inside
-  the block is kept.
-- A deadline or Stop while a host function runs (a plain `wasmtime.Func` too):
-  on the main thread the guard sends SIGINT and the handler raises GuestStopped
-  (a `Trap`, code INTERRUPT) in the host; `host_call` raises it when the host
-  returns. A stopped call stops the calls nested in it, and never "returned".
-- Nested guards on one store: the inner takes at most the fuel left. Fork: a
-  child makes its own guard state, and its engines compile on one thread.
+- One stop, one call: each guarded store gets wasmtime's epoch-deadline callback
+  (`_support/_epoch_callback.py`). A stop closes its store's gate and moves the epoch; at the deadline the
+  stopped store traps (the same `TrapCode.INTERRUPT` trap) and the others go on for one more tick (one ctypes
+  call per running store, per stop; nothing per call). `call.stop()`, a deadline and Ctrl-C stop their own
+  calls (Ctrl-C: the main thread's); `Stopper.stop()` every call on its engine. Without the callback (wasmtime
+  outside the tested versions) the epoch is all there is: a stop stops every guarded call on the engine, each
+  told why.
+- Deadlines: one long-lived watcher thread waits on a selector until the earliest deadline, then stops that
+  call. If it ever dies, the calls it watched are stopped and later guarded calls are refused (`WatcherDied`).
+- Ctrl-C, main thread only (`_signals.py`): the wakeup fd is a socket the watcher reads, so a Ctrl-C while
+  wasm runs stops the calls at once; in Python code the handler stops them and raises KeyboardInterrupt in the
+  block's code or a host function. It leaves the guard as KeyboardInterrupt, raised from the trap when wasm
+  was running; one that could not be raised where it landed is raised when the outermost call ends, unless the
+  block caught its trap (as `Example.run` does: `call.reason` KERNEL is then the outcome). None is lost
+  between calls; an ignored SIGINT stays ignored; a handler installed inside the block is kept.
+- A deadline or Stop while a host function runs (a plain `wasmtime.Func` too): on the main thread the guard
+  sends SIGINT and the handler raises GuestStopped (a `Trap`, code INTERRUPT) in the host; `host_call` raises
+  it when the host returns. The signal goes only once the main thread is seen in a host function
+  (`_signals.wake_host` looks where it is, again and again while the call lasts): a guest running wasm traps
+  by itself, and a Ctrl-C pressed as our signal went would merge with it. A stopped call stops the calls
+  nested in it, and never "returned".
+- Nested guards on one store: the inner takes at most the fuel left. Fork: a child makes its own guard state,
+  and its engines compile on one thread.
 
 Known failure cases. Off the main thread a host function is left only when it returns. A Ctrl-C within
-microseconds of our wake signal merges with it (POSIX merges pending SIGINTs) and is told as that deadline or
-Stop; one landing in the trampoline just before a host's body is raised once the host returns. The old wakeup
-fd comes back with `warn_on_full_buffer=False`. A stop moves the engine's epoch, so an unguarded store of that
-engine past its own deadline traps too. A guarded store keeps its callback for life: use it outside the guard
-with epoch deadlines of your own moved on SIGINT, and Python's own handler may raise inside the callback (a
-crash): give such code a store never guarded. In the fallback a stop stops every guarded call on its engine.
+microseconds of our wake signal to a host function merges with it (POSIX merges pending SIGINTs) and is told
+as that deadline or Stop; one landing in the trampoline just before a host's body is raised once the host
+returns. The old wakeup fd comes back with `warn_on_full_buffer=False`. A stop moves the engine's epoch, so an
+unguarded store of that engine past its own deadline traps too. A guarded store keeps its callback for life:
+use it outside the guard with epoch deadlines of your own moved on SIGINT, and Python's own handler may raise
+inside the callback (a crash): give such code a store never guarded. In the fallback a stop stops every
+guarded call on its engine.
 
-Where each part lives: the lock and calls in `_calls.py`, Ctrl-C in `_signals.py`, deadlines
-in `_watcher.py`, Stoppers in `stopper.py`, reports in `stopped.py`."""
+Where each part lives: the lock and calls in `_calls.py`, Ctrl-C in `_signals.py`, deadlines in `_watcher.py`,
+Stoppers in `stopper.py`, each store's Stopper and gate in `_stores.py`, reports in `stopped.py`."""
 
 from __future__ import annotations
 
 import contextlib
 import math
 import sys
-import threading
-import time
+from threading import get_ident
+from time import monotonic
 from types import FrameType
 
 import wasmtime
-
-from .._support import _epoch_callback
 
 # This module is the guard's face to the layers above: what a caller of the guard
 # needs is importable from here, wherever it is kept. Each `name as name` is such a re-export.
 from . import _calls, _signals, _watcher
 from ._calls import host_call as host_call
+from ._stores import kept_for
 from .engines import NotInterruptible as NotInterruptible
 from .engines import interruptible_config as interruptible_config
 from .engines import interruptible_engine as interruptible_engine
@@ -93,7 +85,7 @@ from .limits import UNLIMITED_FUEL as UNLIMITED_FUEL
 from .stopped import GuestStopped as GuestStopped
 from .stopped import StopReport as StopReport
 from .stopped import stopped_error, what_stopped
-from .stopper import Reason, Stopper, stopper_for
+from .stopper import Reason, Stopper
 from .stopper import engine_stopper as engine_stopper
 
 _NEW, _ACTIVE, _DONE = 0, 1, 2
@@ -127,12 +119,15 @@ class GuardedCall:
     def __init__(
         self,
         store: wasmtime.Store,
-        stopper: Stopper,
+        stopper: Stopper | None = None,
         *,
         timeout: float | None = DEFAULT_TIMEOUT,
         fuel: int | None = None,
     ) -> None:
-        if store.engine is not stopper.engine:
+        kept = kept_for(store)
+        if stopper is None:
+            stopper = kept.stopper
+        elif store.engine is not stopper.engine:
             # Its stop would move another engine's epoch: the guest would never see it.
             raise ValueError("this store's engine is not the Stopper's: make the store with Store(stopper.engine)")
         self.timeout, self.fuel = check_limits(timeout, fuel)
@@ -141,7 +136,7 @@ class GuardedCall:
         self.reason: Reason | None = None
         self.in_host = False  # a host function called through host_call runs now
         self.block_frame: FrameType | None = None  # main thread: the frame of the `with` block
-        self._gate = _epoch_callback.gate_for(store)  # None: a stop moves the engine's epoch for every store
+        self._gate = kept.gate  # None: a stop moves the engine's epoch for every store
         self._budget = self.fuel  # the fuel given: less than `fuel` inside a call on the same store
         self._main = False
         self._state = _NEW
@@ -153,45 +148,51 @@ class GuardedCall:
         if self._state is not _NEW:
             raise RuntimeError("a guard serves one call: make a new one with guard(store) for the next")
         store = self.store
-        main = self._main = threading.get_ident() == _calls.MAIN_THREAD
+        main = self._main = get_ident() == _calls.MAIN_THREAD
+        calls = _calls.STACKS.main if main else _calls.STACKS.current()
         if main:
             self.block_frame = sys._getframe(1)  # where the handler stops looking for a host function
         # One locked section: the signal swap, the stack, the registrations, fuel and deadline.
         with _calls.LOCK:
             try:
                 self._state = _ACTIVE
-                outer = _calls.STACKS.push(self)
+                outer = calls[-1] if calls else None
+                calls.append(self)
                 if main and outer is None:
                     _signals.SIGNALS.swap_in()  # the outermost call of the main thread
                 pending = self.stopper.register(self)  # a stop() pressed while the call was announced
                 if self.reason is None:  # not stop()ped before it began
                     self.reason = pending
-                if isinstance(outer, GuardedCall):  # it runs in outer's host function
-                    self._outer, outer._inner = outer, self
-                    if self.reason is None:
-                        self.reason = outer.reason
-                    self._share_the_outer_budget(_calls.STACKS.current())
+                if outer is not None:
+                    self._nest_in(outer, calls)
                 store.set_fuel(self._budget)
+                go_on = self.reason is None
                 gate = self._gate
                 if gate is not None:
-                    gate.go_on, gate.tripped = self.reason is None, False
+                    gate.go_on, gate.tripped = go_on, False
                 # The deadline counts from the epoch now: a tick before this line is ignored.
                 # Stopped already: the guest traps at its first check.
-                store.set_epoch_deadline(1 if self.reason is None else 0)
+                store.set_epoch_deadline(1 if go_on else 0)
                 if main:
                     _signals.SIGNALS.register(self)
                 if self.timeout is not None:
-                    self.deadline = time.monotonic() + self.timeout
+                    self.deadline = monotonic() + self.timeout
                     _watcher.WATCHER.add(self)
             except BaseException:
                 self._leave()
                 raise
         return self
 
-    def _share_the_outer_budget(self, calls: list) -> None:
-        """Inside a call on the same store: take at most the fuel it has left (under the lock)."""
+    def _nest_in(self, outer: _calls.WatchedCall, calls: list) -> None:
+        """Entering inside `outer`'s host function (under the lock): its stop is this call's, and maybe its fuel."""
+        if not isinstance(outer, GuardedCall):
+            return
+        self._outer, outer._inner = outer, self
+        if self.reason is None:
+            self.reason = outer.reason
         for call in reversed(calls[:-1]):
             if isinstance(call, GuardedCall) and call.store is self.store:
+                # On the same store: take at most the fuel it has left.
                 left = self.store.get_fuel()
                 self._outside, self._budget = (call, left), min(self.fuel, left)
                 return
@@ -219,43 +220,46 @@ class GuardedCall:
 
     def _leave(self) -> None:
         main = self._main
+        signals = _signals.SIGNALS
         if main:
-            _signals.SIGNALS.await_wake()
+            signals.await_wake()
         with _calls.LOCK:
             if main:
-                _signals.SIGNALS.unregister(self)
+                signals.unregister(self)
             self.stopper.unregister(self)
             if self.deadline != math.inf:
                 _watcher.WATCHER.remove(self)
             outer = self._outer
             if outer is not None and outer._inner is self:
                 outer._inner = None
-            self._give_back_to_the_same_store_outer()
-            _calls.STACKS.pop(self)  # before DONE: a Ctrl-C in between is one between calls, never lost
+            if self._outside is not None:
+                self._give_back_to_the_same_store_outer()
+            elif self._gate is not None:
+                self._gate.go_on = False  # no guarded call on the store: trap, as without a callback
+            # Off the stack before DONE: a Ctrl-C in between is one between calls, never lost.
+            calls = _calls.STACKS.main if main else _calls.STACKS.current()
+            if calls and calls[-1] is self:
+                calls.pop()
+            elif self in calls:
+                calls.remove(self)
             self._state = _DONE
             self.block_frame = None
-            if main and not _calls.STACKS.main:
-                _signals.SIGNALS.swap_out()  # may raise the KeyboardInterrupt of a Ctrl-C owed
+            if main and not calls:
+                signals.swap_out()  # may raise the KeyboardInterrupt of a Ctrl-C owed
 
     def _give_back_to_the_same_store_outer(self) -> None:
         """Back in the enclosing call on this store: its fuel less what this one used, its own epoch rule."""
-        gate = self._gate
-        if self._outside is None:
-            if gate is not None:
-                gate.go_on = False  # no guarded call on the store: trap, as without a callback
-            return
-        store, (outside, left) = self.store, self._outside
+        store, (outside, left) = self.store, self._outside  # type: ignore[misc]
         with contextlib.suppress(wasmtime.WasmtimeError):
             store.set_fuel(left - (self._budget - store.get_fuel()))
-        if gate is not None:
-            gate.go_on = outside.reason is None
+        if self._gate is not None:
+            self._gate.go_on = outside.reason is None
         store.set_epoch_deadline(1 if outside.reason is None else 0)
 
     def stop(self) -> None:
         """Stop this call's guest, from any thread (reason STOP); before the call begins it begins stopped.
 
-        Only this call: other guarded calls, on this engine or any other, run on (see the
-        module's docstring for the wasmtime versions where the engine's epoch is all there is).
+        Only this call: other guarded calls, on this engine or any other, run on (but see the fallback above).
         """
         with _calls.LOCK:
             if self._state is _ACTIVE:
@@ -293,10 +297,7 @@ class GuardedCall:
         return StopReport(reason, error, timeout=self.timeout, fuel_consumed=consumed)
 
     def stopped_for(self, reason: Reason) -> None:
-        """Record that `reason` stopped this call, and stop the calls nested in it.
-
-        Under the lock; the caller (its Stopper, `_stop` or stop_for_ctrl_c) moves the epoch.
-        """
+        """Record that `reason` stopped this call and those nested in it (under the lock; the caller moves epochs)."""
         # A keyboard interrupt outranks what came before it.
         if self._state is _DONE or self.reason is reason:
             return
@@ -327,7 +328,7 @@ _signals.never_raise_in(
     GuardedCall.__enter__,
     GuardedCall.__exit__,
     GuardedCall._leave,
-    GuardedCall._share_the_outer_budget,
+    GuardedCall._nest_in,
     GuardedCall._give_back_to_the_same_store_outer,
     GuardedCall._spent_its_fuel,
 )
@@ -336,15 +337,13 @@ _signals.never_raise_in(
 def guard(store: wasmtime.Store, *, timeout: float | None = DEFAULT_TIMEOUT, fuel: int | None = None) -> GuardedCall:
     """Guard a call into `store` so that a deadline, fuel, `call.stop()` or Ctrl-C can end it.
 
-    Use it as `with guard(store) as call:` around the call. A deadline (`timeout`
-    seconds, None for none), `call.stop()` or the fuel budget (`fuel` units) ends
-    the call with `wasmtime.Trap`; Ctrl-C with KeyboardInterrupt (raised from the
-    trap when wasm was running). Each ends this call only: other guarded calls on
-    the same engine run on (on wasmtime-py 45-50; on other versions a stop stops
-    every guarded call on the engine). Afterwards `call.reason` says what stopped
-    it (a `Reason`), or None. On the main thread your own host functions are left
-    at once; on other threads the call ends when the host returns.
+    Use it as `with guard(store) as call:` around the call. A deadline (`timeout` seconds, None for none),
+    `call.stop()` or the fuel budget (`fuel` units) ends the call with `wasmtime.Trap`; Ctrl-C with
+    KeyboardInterrupt (raised from the trap when wasm was running). Each ends this call only: other guarded
+    calls on the same engine run on (on wasmtime-py 45-50; on other versions a stop stops every guarded call
+    on the engine). Afterwards `call.reason` says what stopped it (a `Reason`), or None. On the main thread
+    your own host functions are left at once; on other threads the call ends when the host returns.
     """
     if not isinstance(store, wasmtime.Store):
         raise TypeError(f"guard() needs a wasmtime.Store, got {type(store).__name__}")
-    return GuardedCall(store, stopper_for(store), timeout=timeout, fuel=fuel)
+    return GuardedCall(store, timeout=timeout, fuel=fuel)

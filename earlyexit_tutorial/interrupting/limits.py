@@ -18,7 +18,16 @@ UNLIMITED_FUEL = 2**63 - 1
 
 def check_limits(timeout: object, fuel: object) -> tuple[float | None, int]:
     """Check a deadline and a fuel budget; return them as seconds (None: no deadline) and a budget."""
+    # The usual call, a plain number of seconds and no budget, answered at once:
+    # every guarded call is checked, and the ABC test below costs more than the rest.
+    kind = type(timeout)
+    if fuel is None and (kind is float or kind is int) and 0 < timeout < _PLAIN_SECONDS:  # type: ignore[operator]
+        return float(timeout), UNLIMITED_FUEL  # type: ignore[arg-type]
     return _check_timeout(timeout), _check_fuel(fuel)
+
+
+# Below this, a float or an int of seconds is a deadline as it is (nan and inf are not below it).
+_PLAIN_SECONDS = 1e300
 
 
 def _check_timeout(timeout: object) -> float | None:

@@ -49,7 +49,7 @@ class Stopper:
     def __init__(self, engine: wasmtime.Engine) -> None:
         check_interruptible(engine)
         self.engine = engine
-        self._active: list[StoppableCall] = []  # changed only under the lock
+        self._active: dict[StoppableCall, None] = {}  # in the order they began; changed only under the lock
         self._pending: Reason | None = None  # a stop() for a call announced by starting()
         self._starting = False
         _STOPPERS.setdefault(id(engine), self)  # the first one made for an engine is the one guard() uses
@@ -74,7 +74,7 @@ class Stopper:
 
     def register(self, call: StoppableCall) -> Reason | None:
         """Count `call` as running (under the lock); return the stop() pressed while it was announced, if any."""
-        self._active.append(call)
+        self._active[call] = None
         if not self._starting:
             return None
         pending, self._starting, self._pending = self._pending, False, None
@@ -82,9 +82,9 @@ class Stopper:
 
     def unregister(self, call: StoppableCall) -> None:
         """`call` is over (under the lock)."""
-        if call in self._active:
-            self._active.remove(call)
-        if not self._active:  # an announcement left over (a call refused as busy) means nothing now
+        active = self._active
+        active.pop(call, None)
+        if not active and self._starting:  # an announcement left over (a call refused as busy) means nothing now
             self._starting, self._pending = False, None
 
     def stop_every_call(self, reason: Reason) -> None:
