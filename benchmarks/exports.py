@@ -28,9 +28,10 @@ def many_exports_wat(count: int) -> str:
 
 
 # The fewest samples each median is taken of, whatever `runs` asks. One look-up at 8,000 exports
-# takes about 2 ms: a single sample is at the mercy of one busy moment on a shared machine (one
-# read 10.6x growth where the median of fifteen reads 8.5x, the Linker floor's own). Example() is
-# some twenty times longer, so it gets fewer; at 8,000 exports this is under half a second.
+# takes about 2 ms, at the mercy of one busy moment on a shared machine: run after run, a single
+# sample read anything from 7.5x to 13.6x growth, where medians of fifteen read 7.3x to 8.5x, as
+# the Linker floor does. Example() takes ten times longer, so it gets fewer: the section takes
+# about a second.
 LOOKUP_SAMPLES = 15
 EXAMPLE_SAMPLES = 5
 
