@@ -319,7 +319,8 @@ def section_exports(report: Report, scale: Scale) -> None:
         a, b = medians[small][key], medians[big][key]
         rows.append([name, ms(a), ms(b), x(b / a)])
     report.section(
-        f"Finding `run` among many exports, milliseconds (median of {scale.export_runs} at {big:,})",
+        f"Finding `run` among many exports, milliseconds (median of {len(times[big]['typed_run'])} look-ups, "
+        f"{len(times[big]['example'])} Examples at {big:,})",
         ["look-up", f"{small:,} exports", f"{big:,} exports", "growth"],
         rows,
         [

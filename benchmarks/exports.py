@@ -7,6 +7,7 @@ A look-up that is linear takes about 8x as long at 8,000 exports as at 1,000.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 
@@ -26,21 +27,39 @@ def many_exports_wat(count: int) -> str:
     )
 
 
+# The fewest samples each median is taken of, whatever `runs` asks. One look-up at 8,000 exports
+# takes about 2 ms, at the mercy of one busy moment on a shared machine: run after run, a single
+# sample read anything from 7.5x to 13.6x growth, where medians of fifteen read 7.3x to 8.5x, as
+# the Linker floor does. Example() takes ten times longer, so it gets fewer: the section takes
+# about a second.
+LOOKUP_SAMPLES = 15
+EXAMPLE_SAMPLES = 5
+
+
 def _seconds(action: Callable[..., object], *args: object) -> float:
-    start = time.perf_counter()
-    action(*args)
-    return time.perf_counter() - start
+    """Seconds one call of `action` takes, with the garbage collector off during it (as timeit does)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        action(*args)
+        return time.perf_counter() - start
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def lookup_times(counts: tuple[int, ...] = (1000, 8000), *, runs: int = 1) -> dict[int, dict[str, list[float]]]:
     """Seconds per look-up of `run`, per export count: typed_run, Example construction, and their floors.
 
-    The largest count is timed `runs` times, smaller ones (quick to time) at least three.
+    Each count's look-ups are timed max(runs, LOOKUP_SAMPLES) times, its Examples and
+    their floor max(runs, EXAMPLE_SAMPLES) times, interleaved: report their medians.
 
     Example() is given the module compiled already, so compiling (which grows faster
     than linearly by itself) is not part of it: it loads the module into its own engine.
     """
     times: dict[int, dict[str, list[float]]] = {}
+    lookups, examples = max(runs, LOOKUP_SAMPLES), max(runs, EXAMPLE_SAMPLES)
     for count in counts:
         wasm = bytes(wasmtime.wat2wasm(many_exports_wat(count)))
         engine = interruptible_engine()
@@ -48,14 +67,15 @@ def lookup_times(counts: tuple[int, ...] = (1000, 8000), *, runs: int = 1) -> di
         # Compiled on an engine like the one each Example makes, so that it loads there as it is.
         for_example = wasmtime.Module(Example(behaviour="return").engine, wasm)
         per: dict[str, list[float]] = {"typed_run": [], "linker": [], "example": [], "example_floor": []}
-        for _ in range(runs if count == max(counts) else max(3, runs)):
+        for round_ in range(lookups):
             # Interleaved, each on an instance of its own, made outside the timing.
             store, instance = _instance(engine, module)
             per["typed_run"].append(_seconds(typed_run, instance, store))
             store, instance = _instance(engine, module)
             per["linker"].append(_seconds(_linker_lookup, engine, store, instance))
-            per["example"].append(_seconds(Example, for_example))
-            per["example_floor"].append(_seconds(_lean_example, for_example))
+            if round_ < examples:
+                per["example"].append(_seconds(Example, for_example))
+                per["example_floor"].append(_seconds(_lean_example, for_example))
         times[count] = per
     return times
 

@@ -53,3 +53,35 @@ def test_the_package_compiles_no_regex_at_import():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "[]\n"
+
+
+def test_a_run_without_arguments_compiles_no_regex():
+    # Every regex the package has is for a message or a learner's input: the guide's own run needs none.
+    probe = (
+        "import re, sys, wasmtime\n"
+        "used = []\n"
+        "real = re._compile\n"
+        "re._compile = lambda pattern, flags: used.append(pattern) or real(pattern, flags)\n"
+        "from earlyexit_tutorial._entry import tutorial\n"
+        "status = tutorial([])\n"
+        "print(used)\n"
+        "sys.exit(status)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_the_command_leaves_its_objects_out_of_the_last_collection_only_at_exit():
+    # The interpreter's final collection of what a run leaves alive costs milliseconds for nothing.
+    probe = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))  # first in, last out\n"
+        "from earlyexit_tutorial._entry import tutorial\n"
+        "status = tutorial([])\n"
+        "print('frozen after the command:', gc.get_freeze_count() > 0)\n"
+        "sys.exit(status)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-2:] == ["frozen after the command: False", "frozen at exit: True"]

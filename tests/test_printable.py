@@ -38,3 +38,27 @@ def test_listed_shows_a_few_names_then_how_many_more() -> None:
     assert listed(["a", "b", "c"]) == "a, b, c"
     assert listed([f"n{i}" for i in range(10_000)]) == "n0, n1, n2 and 9,997 more"
     assert listed(["\x1b[2J" * 50]) == one_line("\x1b[2J" * 50)
+
+
+def test_printable_text_is_shown_without_the_regex(monkeypatch: pytest.MonkeyPatch) -> None:
+    import earlyexit_tutorial._support.printable as module
+
+    class NoRegex:
+        def sub(self, *args: object) -> str:
+            raise AssertionError("the regex ran for text with nothing to escape")
+
+    monkeypatch.setattr(module, "re", NoRegex())
+    assert printable("env.early_exit") == "env.early_exit"
+    assert printable("é ünïcode ✓ 1 + 2") == "é ünïcode ✓ 1 + 2"
+
+
+def test_every_character_the_regex_escapes_is_one_isprintable_refuses() -> None:
+    # What the shortcut past the regex rests on, over every code point there is.
+    import re
+
+    from earlyexit_tutorial._support.printable import _UNPRINTABLE
+
+    everything = "".join(map(chr, range(0x110000)))
+    escaped = re.findall(_UNPRINTABLE, everything)
+    assert len(escaped) > 2000  # the surrogates alone are 2,048: the pattern was read whole
+    assert not [char for char in escaped if char.isprintable()]

@@ -23,6 +23,10 @@ LISTED_NAMES = 3
 
 def printable(text: str) -> str:
     """`text` with each unprintable character written as its Python escape (`\\n`, `\\x1b`, `\\udcff`)."""
+    # Every character of _UNPRINTABLE is one str.isprintable() refuses: most text (a module's
+    # names, say) is then shown as it is without the regex, which a cold start would compile.
+    if text.isprintable():
+        return text
     return re.sub(_UNPRINTABLE, _escape, text)
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import wasmtime
 
-from .._support.compile_errors import compile_message
 from .._support.printable import clip, display_path, listed, one_line
 from .host import EARLY_EXIT, ImportKey, import_key, is_wasmtime_extern
 from .outcome import short_error
@@ -37,6 +36,21 @@ GUEST_WAT = """\
 )
 """
 
+# The same module as a binary, which compile_guest compiles: a cold process then never runs
+# wasmtime's WAT parser, whose code it would first have to read in from the library (about a
+# millisecond of the command line's start). tests/test_guest_binary.py checks that it is what
+# wasmtime.wat2wasm(GUEST_WAT) makes, byte for byte; after a change to GUEST_WAT, put that here.
+GUEST_WASM = (
+    b"\x00asm\x01\x00\x00\x00"  # the magic bytes, then version 1
+    b"\x01\x0a\x02\x60\x00\x00\x60\x02\x7f\x7f\x01\x7f"  # types: () -> (), (i32, i32) -> i32
+    b"\x02\x12\x01\x03env\x0aearly_exit\x00\x00"  # imports: env.early_exit, a function of type 0
+    b"\x03\x02\x01\x01"  # functions: one, of type 1 (run)
+    b"\x07\x07\x01\x03run\x00\x01"  # exports: function 1 as "run"
+    b"\x0a\x0b\x01\x09\x00\x10\x00\x20\x00\x20\x01\x6a\x0b"  # code: call 0, local.get 0, local.get 1, i32.add
+    b"\x00\x24\x04name\x01\x12\x02\x00\x0aearly_exit\x01\x03run"  # the names of the functions...
+    b"\x02\x09\x01\x01\x02\x00\x01x\x01\x01y"  # ... and of run's parameters, for backtraces
+)
+
 ModuleSource = str | bytes | os.PathLike
 
 WASM_MAGIC = b"\0asm"
@@ -53,7 +67,7 @@ def compile_guest(engine: wasmtime.Engine) -> wasmtime.Module:
     """Compile the tutorial's guest for `engine`, once per engine."""
     module = _compiled.get(engine)
     if module is None:
-        module = wasmtime.Module(engine, GUEST_WAT)
+        module = wasmtime.Module(engine, GUEST_WASM)
         _compiled[engine] = module
     return module
 
@@ -168,6 +182,8 @@ def compile_module(engine: wasmtime.Engine, source: ModuleSource | wasmtime.Modu
     try:
         module = wasmtime.Module(engine, data)
     except wasmtime.WasmtimeError as error:
+        from .._support.compile_errors import compile_message  # a module that fails to compile only
+
         if data.startswith(WASM_MAGIC):
             raise ModuleError(compile_message(error, name)) from None
         try:
@@ -222,35 +238,44 @@ def check_shape(
     tutorial's host provides env.early_exit unless `offered` overrides it.
     """
     offered = offered or {}
-    imported = {import_key(imp) for imp in module.imports}
+    declared_imports = [(import_key(imp), imp.type) for imp in module.imports]  # each read from wasmtime once
+    imported = {key for key, _ in declared_imports}
     # An offered function the module does not import is refused, not ignored: a
     # typo ("tock" for "tick", "emv" for "env") or an import removed from the WAT
     # would otherwise leave a host function that never runs, with nothing to say so.
     extras = [dotted(m, n) for m, n in offered if (m, n) not in imported]
-    for imp in module.imports:
-        key = import_key(imp)
-        what = f"{name} imports {dotted(*key)}"
+    for key, declared in declared_imports:
         if key in offered:
-            _check_offered(what, imp.type, offered[key])
+            _check_offered(_what_imports(name, key), declared, offered[key])
         elif key != EARLY_EXIT:
-            if isinstance(imp.type, wasmtime.FuncType):
-                need = f"offer a Python function for it in imports= (its type: {describe(imp.type)})"
+            if isinstance(declared, wasmtime.FuncType):
+                need = f"offer a Python function for it in imports= (its type: {describe(declared)})"
             else:
-                need = f"it is {describe(imp.type)}, and imports= takes functions only"
+                need = f"it is {describe(declared)}, and imports= takes functions only"
             unused = f"; imports= offers {listed(extras)}, which the module does not import" if extras else ""
             raise ModuleError(
-                f"{what}, which the tutorial's host does not provide (it provides only env.early_exit): {need}{unused}"
+                f"{_what_imports(name, key)}, which the tutorial's host does not provide "
+                f"(it provides only env.early_exit): {need}{unused}"
             )
-        elif not matches(imp.type, EARLY_EXIT_SIGNATURE):
-            raise ModuleError(f"{what} as {describe(imp.type)}, expected {describe(EARLY_EXIT_SIGNATURE)}")
+        elif not matches(declared, EARLY_EXIT_SIGNATURE):
+            raise ModuleError(
+                f"{_what_imports(name, key)} as {describe(declared)}, expected {describe(EARLY_EXIT_SIGNATURE)}"
+            )
     if extras:
         imports = listed(dotted(m, n) for m, n in sorted(imported)) or "nothing"
         raise ModuleError(f"imports= offers {listed(extras)}, which {name} does not import (it imports {imports})")
-    exports = {exp.name: exp.type for exp in module.exports}
-    if "run" not in exports:
+    # The type of `run` only: reading every export's type costs more than the rest of an Example
+    # (some 15 ms at 8,000 exports), and a module's export names are unique.
+    run = next((exp for exp in module.exports if exp.name == "run"), None)
+    if run is None:
         raise ModuleError(f"{name} does not export a function named `run`")
-    if not matches(exports["run"], RUN_SIGNATURE):
-        raise ModuleError(f"{name} exports `run` as {describe(exports['run'])}, expected {describe(RUN_SIGNATURE)}")
+    if not matches(run.type, RUN_SIGNATURE):
+        raise ModuleError(f"{name} exports `run` as {describe(run.type)}, expected {describe(RUN_SIGNATURE)}")
+
+
+def _what_imports(name: str, key: ImportKey) -> str:
+    """The start of a message about one import, `the module imports env.tick`: made only when one is raised."""
+    return f"{name} imports {dotted(*key)}"
 
 
 def dotted(module: str, name: str) -> str:
