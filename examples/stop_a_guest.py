@@ -67,10 +67,13 @@ def main() -> int:
     # A socket pair, not a pipe: on Windows set_wakeup_fd takes only a socket.
     wakeup, wakeup_writer = socket.socketpair()
     wakeup_writer.setblocking(False)  # set_wakeup_fd requires it
+    # The descriptor before the handler: a Ctrl-C between the two lines then raises
+    # KeyboardInterrupt (caught below). The other way round, it would meet the handler
+    # that does nothing, with no descriptor yet to carry its byte: lost.
+    signal.set_wakeup_fd(wakeup_writer.fileno())
     # A handler that does nothing: the C level still writes the byte, and no
     # KeyboardInterrupt can be raised inside wasmtime's own Python code.
     signal.signal(signal.SIGINT, lambda signum, frame: None)
-    signal.set_wakeup_fd(wakeup_writer.fileno())
 
     config = wasmtime.Config()
     config.epoch_interruption = True
