@@ -7,8 +7,10 @@ names of the package are used, plus the hand-written floors of floors.py.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # as the guard calls it: the C functions, no enum wrapping
 import contextlib
 import json
+import socket
 import shutil
 import subprocess
 import tempfile
@@ -102,6 +104,13 @@ LEARNER_STATEMENTS = {
     "func": "func(store, 1, 7)",
     "fuel_epoch": "store.set_fuel(FUEL)\nstore.set_epoch_deadline(1)\ntyped(store, 1, 7)",
     "guard_no_deadline": "with guard(store, timeout=None):\n    typed(store, 1, 7)",
+    # The C work a guard must do around a main-thread call, by hand and nothing else: the
+    # SIGINT handler and wakeup fd swapped in and back, a fuel budget, an epoch deadline.
+    "guard_floor": (
+        "previous = _signal.signal(2, quiet)\nold_fd = _signal.set_wakeup_fd(wake_fd)\ntry:\n"
+        "    store.set_fuel(FUEL)\n    store.set_epoch_deadline(1)\n    typed(store, 1, 7)\n"
+        "finally:\n    _signal.set_wakeup_fd(old_fd)\n    _signal.signal(2, previous)"
+    ),
     # The guard as users write it: a fresh guard per call, no `as`, nothing else holding its Stopper.
     "guard": "with guard(store, timeout=10):\n    typed(store, 1, 7)",
     "by_hand": (
@@ -134,6 +143,7 @@ ROUND_ORDER = (
     "floor",
     "typed",
     "guard",
+    "guard_floor",
     "func",
     "example_run",
     "fuel_epoch",
@@ -163,7 +173,12 @@ def call_costs(*, rounds: int = 9, min_time: float = 0.04, by_hand: bool = True)
         estore.set_epoch_deadline(1)
 
     refuel()
+    wake_reader, wake_writer = socket.socketpair()  # only the guard floor's wakeup fd: nothing is sent to it
+    wake_writer.setblocking(False)
     namespace = dict(
+        _signal=_signal,
+        quiet=lambda signum, frame: None,
+        wake_fd=wake_writer.fileno(),
         store=learner.store,
         engine=learner.engine,
         typed=learner.typed,
@@ -213,6 +228,8 @@ def call_costs(*, rounds: int = 9, min_time: float = 0.04, by_hand: bool = True)
             )
             costs[arm].update(interleaved({"by_hand": by_hand_sampler}, max(3, rounds // 3)))
             _let_threads_finish()
+    wake_reader.close()
+    wake_writer.close()
     return costs
 
 

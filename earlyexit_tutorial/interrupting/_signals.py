@@ -39,6 +39,11 @@ LOOK_AGAIN_FIRST = 0.002
 LOOK_AGAIN_LAST = 0.05
 
 
+# Read once: each swap names them, and an enum member is a lookup and a wrapper each time.
+_SIGINT = int(signal.SIGINT)
+_IGNORED = signal.SIG_IGN
+
+
 class _Signals:
     """The SIGINT handler and wakeup fd swapped in around the main thread's outermost guarded call."""
 
@@ -57,8 +62,8 @@ class _Signals:
         """Entering the main thread's outermost call (under LOCK): install our handler and wakeup fd."""
         if self.installed:
             return
-        current = _signal.getsignal(signal.SIGINT)
-        if current is None or current == signal.SIG_IGN:
+        current = _signal.getsignal(_SIGINT)
+        if current is None or current == _IGNORED:
             # Whoever ignores Ctrl-C (a background job, say) keeps ignoring it; a
             # handler set outside Python (None here) could not be put back.
             return
@@ -69,7 +74,7 @@ class _Signals:
             self.ctrl_c_between_calls = self.sigint_byte_unread = self.wake_sent = self.ctrl_c_owed = False
             self.look_again_in = LOOK_AGAIN_FIRST
             self.previous_fd = None
-            self.previous_handler = _signal.signal(signal.SIGINT, self._handler)
+            self.previous_handler = _signal.signal(_SIGINT, self._handler)
             self.installed = True
             # Our own socket, which the watcher empties: the default warning on a full
             # buffer could only tell of a dead watcher (and the keyword costs 0.1 µs).
@@ -142,8 +147,8 @@ class _Signals:
         # Not installed from here on, before the swap: should Python's own handler
         # raise KeyboardInterrupt right after it, the state is already true.
         self.installed = False
-        if _signal.getsignal(signal.SIGINT) is self._handler:
-            _signal.signal(signal.SIGINT, handler)
+        if _signal.getsignal(_SIGINT) is self._handler:
+            _signal.signal(_SIGINT, handler)
         # else: a handler installed during the call (by a host function or the block) is kept, as
         # trio keeps one: it was set after ours, so it is the one its owner wants from now on.
         owed = self.ctrl_c_between_calls or self.ctrl_c_owed
