@@ -43,7 +43,14 @@ SMOKE = bench.Scale(
 EXPECTED = {
     *(
         f"{figure}.{arm}"
-        for figure in ("typed_vs_floor", "typed_vs_func", "guard_vs_typed", "example_vs_func")
+        for figure in (
+            "typed_vs_floor",
+            "typed_vs_func",
+            "guard_vs_typed",
+            "guard_floor_vs_typed",
+            "guard_vs_floor",
+            "example_vs_func",
+        )
         for arm in calls.ARMS
     ),
     "host_call",
@@ -105,7 +112,13 @@ def test_every_figure_is_printed_as_a_ratio_with_its_verdict(python_sigint_handl
     assert "cores" in table and ("load average" in table)
     for title in SECTIONS:
         assert title in out, title
-    for layer in ("bare typed call", "+ fuel and epoch deadline", "+ guard enter/leave", "+ a 10 s deadline"):
+    for layer in (
+        "bare typed call",
+        "+ fuel and epoch deadline",
+        "+ the signal swap by hand",
+        "+ guard enter/leave",
+        "+ a 10 s deadline",
+    ):
         assert layer in out
     for layer in ("+ check_i32 twice", "+ the outcome object", "Example.run(1, 7): + its own plumbing"):
         assert layer in out
