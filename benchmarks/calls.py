@@ -10,8 +10,8 @@ from __future__ import annotations
 import _signal  # type: ignore[import-not-found]  # as the guard calls it: the C functions, no enum wrapping
 import contextlib
 import json
-import socket
 import shutil
+import socket
 import subprocess
 import tempfile
 from collections.abc import Callable

@@ -158,7 +158,7 @@ class _EndlessGuest:
             raise RuntimeError("the endless guest returned")
         except wasmtime.Trap:  # the guard stopped the guest; call.reason says why
             returned = time.perf_counter()
-            by_ctrl_c = call is not None and call.reason is Reason.KERNEL
+            by_ctrl_c = call is not None and call.reason is Reason.CTRL_C
         except KeyboardInterrupt:  # Python's own Ctrl-C, raised by the guard
             returned = time.perf_counter()
             by_ctrl_c = True
@@ -183,7 +183,7 @@ def _example_try(example: Example, started: threading.Event) -> float:
         returned = time.perf_counter()
         sender.join(PATIENCE)
     kernel = isinstance(outcome, KeyboardInterrupt) or (
-        isinstance(outcome, Interrupted) and outcome.reason is Reason.KERNEL
+        isinstance(outcome, Interrupted) and outcome.reason is Reason.CTRL_C
     )
     if not kernel or not sent:
         raise RuntimeError(f"SIGINT did not interrupt the guest: {outcome!r}")

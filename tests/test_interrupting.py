@@ -408,7 +408,9 @@ def test_a_refused_call_leaves_no_stop_waiting_for_the_next_one(ex):
 def test_ctrl_c_is_named_for_what_a_terminal_user_presses_and_the_old_name_still_reads():
     from earlyexit_tutorial.interrupting.stopper import Reason
 
-    assert str(Reason.KERNEL) == "ctrl-c"
-    assert Reason("kernel") is Reason.KERNEL  # the value it had before
+    assert str(Reason.CTRL_C) == "ctrl-c"
+    assert Reason("kernel") is Reason.CTRL_C  # the value it had before
+    assert Reason.KERNEL is Reason.CTRL_C  # and the member's old name
+    assert [reason.name for reason in Reason] == ["DEADLINE", "STOP", "CTRL_C", "FUEL"]
     with pytest.raises(ValueError):
         Reason("sigint")

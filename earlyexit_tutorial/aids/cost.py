@@ -85,9 +85,9 @@ def early_exit_costs(*, repeat: int = 7, min_time: float = 0.0005) -> CostTable:
         with guard:
             rows = _timed_rows(namespace, example, guard, repeat, min_time)
     except wasmtime.Trap:
-        if guard.reason is not Reason.KERNEL:
+        if guard.reason is not Reason.CTRL_C:
             raise
-    if guard.reason is Reason.KERNEL:
+    if guard.reason is Reason.CTRL_C:
         raise KeyboardInterrupt  # an interrupted table has no figures to show
     return CostTable(rows)
 

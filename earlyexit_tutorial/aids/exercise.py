@@ -166,7 +166,7 @@ def check_exercise(source: ModuleSource) -> str:
     results = []
     for x, y in CASES:
         outcome = example.run(x, y, timeout=CALL_TIMEOUT)
-        if isinstance(outcome, Interrupted) and outcome.reason is Reason.KERNEL:
+        if isinstance(outcome, Interrupted) and outcome.reason is Reason.CTRL_C:
             return f"the check was stopped by a keyboard interrupt at run({x}, {y})"
         results.append(((x, y), outcome))
         if isinstance(outcome, Interrupted):

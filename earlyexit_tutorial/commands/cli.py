@@ -190,7 +190,7 @@ def _refused(args: "Namespace", error: Exception) -> int:
     prefix = "" if isinstance(error, ModuleError) else "bad input: "
     say(f"error: {prefix}{one_line(str(error), ERROR_CHARS)}")
     # A start function stopped by Ctrl-C ends like any Ctrl-C.
-    return CTRL_C if isinstance(error, StartStopped) and error.reason is Reason.KERNEL else BAD_INPUT
+    return CTRL_C if isinstance(error, StartStopped) and error.reason is Reason.CTRL_C else BAD_INPUT
 
 
 def _trap_details(args: "Namespace", outcome: "Outcome") -> None:
@@ -210,7 +210,7 @@ def _status(outcome: "Outcome") -> int:
 
     if isinstance(outcome, ExitedEarly):
         return EXPECTED
-    if isinstance(outcome, Interrupted) and outcome.reason is Reason.KERNEL:
+    if isinstance(outcome, Interrupted) and outcome.reason is Reason.CTRL_C:
         return CTRL_C
     return UNEXPECTED
 

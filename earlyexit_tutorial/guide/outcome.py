@@ -140,7 +140,7 @@ _WORDS = {
         "the guest ran past its {deadline}", "ran past its {deadline}", "after {timeout:g} s"
     ),
     Reason.STOP: _ReasonWords("stopped by the Stop button", "was stopped by the Stop button", "Stop button"),
-    Reason.KERNEL: _ReasonWords(
+    Reason.CTRL_C: _ReasonWords(
         "stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)",
         "was stopped by a keyboard interrupt (Ctrl-C or the kernel's stop button)",
         "Ctrl-C",

@@ -175,7 +175,7 @@ class Example:
             # A Ctrl-C counts even if the start function finished: nothing ran long
             # enough to be stopped, so it is an ordinary one. A deadline or Stop that
             # came as the start function finished stopped nothing: the instance is whole.
-            if reason is Reason.KERNEL:
+            if reason is Reason.CTRL_C:
                 raise KeyboardInterrupt
             return instance
         if reason is not None:
@@ -277,7 +277,7 @@ class Example:
                     except BaseException as error:  # noqa: BLE001 - sorted, or raised again below
                         outcome = self._sorted(error)
             except KeyboardInterrupt as ctrl_c:  # the guard's own, entering or leaving: a Ctrl-C it caught
-                if guard.reason is not Reason.KERNEL:
+                if guard.reason is not Reason.CTRL_C:
                     raise
                 outcome = OtherError(ctrl_c)
             # The guard's say: a call it stopped is Interrupted, whatever it ended with.

@@ -38,7 +38,7 @@ call never moves the epoch under the next.
   wasm runs stops the calls at once; in Python code the handler stops them and raises KeyboardInterrupt in the
   block's code or a host function. It leaves the guard as KeyboardInterrupt, raised from the trap when wasm
   was running; one that could not be raised where it landed is raised when the outermost call ends, unless the
-  block caught its trap (as `Example.run` does: `call.reason` KERNEL is then the outcome). None is lost
+  block caught its trap (as `Example.run` does: `call.reason` CTRL_C is then the outcome). None is lost
   between calls; an ignored SIGINT stays ignored; a handler installed inside the block is kept.
 - A deadline or Stop while a host function runs (a plain `wasmtime.Func` too): on the main thread the guard
   sends SIGINT and the handler raises GuestStopped (a `Trap`, code INTERRUPT) in the host; `host_call` raises
@@ -94,7 +94,7 @@ _NEW, _ACTIVE, _DONE = 0, 1, 2
 class GuardedCall:
     """One call into wasm under the guard: `with guard(store) as call:` around it.
 
-    Afterwards `reason` says what stopped the call: DEADLINE, STOP or KERNEL, or
+    Afterwards `reason` says what stopped the call: DEADLINE, STOP or CTRL_C, or
     FUEL when its fuel budget ran out; None if nothing did.
     """
 
@@ -200,7 +200,7 @@ class GuardedCall:
     def __exit__(self, exc_type: object, error: object, traceback: object) -> None:
         if self.reason is None and self._spent_its_fuel(error):
             self.reason = Reason.FUEL  # the guest's own doing, but `call.reason` tells every way a call was cut short
-        kernel = self.reason is Reason.KERNEL
+        kernel = self.reason is Reason.CTRL_C
         if kernel and self._main and (error is not None or (self._gate is not None and self._gate.tripped)):
             # The error leaving carries the Ctrl-C, or the block caught the trap it made
             # (as Example.run does, to tell it as an outcome): it is owed no more.
@@ -274,7 +274,7 @@ class GuardedCall:
             return
         self.stopped_for(reason)
         self.stopper.engine.increment_epoch()  # the gates let every other store go on
-        if reason is not Reason.KERNEL and self._main:
+        if reason is not Reason.CTRL_C and self._main:
             _signals.SIGNALS.wake_host()
 
     def stopped_error(self) -> BaseException | None:
@@ -283,7 +283,7 @@ class GuardedCall:
 
     def stop_raised_in_host(self) -> None:
         """The stopped error was raised in one of this call's host functions: the call ends with it."""
-        if self.reason is Reason.KERNEL and self._main:
+        if self.reason is Reason.CTRL_C and self._main:
             _signals.SIGNALS.ctrl_c_delivered()  # the guest traps with it: not to be raised again on leaving
 
     def what_stopped(self, error: BaseException | None) -> StopReport | None:
@@ -301,7 +301,7 @@ class GuardedCall:
         # A keyboard interrupt outranks what came before it.
         if self._state is _DONE or self.reason is reason:
             return
-        if self.reason is None or reason is Reason.KERNEL:
+        if self.reason is None or reason is Reason.CTRL_C:
             self.reason = reason
         gate = self._gate
         if gate is not None:
@@ -315,7 +315,7 @@ class GuardedCall:
         """Stop this call for a Ctrl-C (under the lock, maybe inside a locked block of this thread)."""
         # Straight to the call, not through the Stopper: the call may be half-way
         # out of its Stopper's list when the handler runs.
-        self.stopped_for(Reason.KERNEL)
+        self.stopped_for(Reason.CTRL_C)
         self.stopper.engine.increment_epoch()
 
     def stop_at_deadline(self) -> None:

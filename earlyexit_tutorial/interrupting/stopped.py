@@ -43,14 +43,14 @@ def stopped_error(reason: Reason | None) -> BaseException | None:
     """What a host function raises in a call stopped for `reason`; None while nothing stopped it (or for fuel)."""
     if reason is None or reason is Reason.FUEL:
         return None
-    if reason is Reason.KERNEL:
+    if reason is Reason.CTRL_C:
         return KeyboardInterrupt()  # as Python's own handler would: a cell's or a script's code may expect it
     return GuestStopped(f"the call was stopped ({reason}) while a host function ran")
 
 
 def what_stopped(reason: Reason | None, error: BaseException | None) -> Reason | None:
     """Why a call ended, from the reason the guard recorded and the error it ended with; None: nothing stopped it."""
-    if reason is not Reason.KERNEL and isinstance(error, wasmtime.Trap):
+    if reason is not Reason.CTRL_C and isinstance(error, wasmtime.Trap):
         # A keyboard interrupt outranks the rest: the learner pressed it, and the outcome must say so.
         if error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
             return Reason.FUEL

@@ -25,7 +25,8 @@ class Reason(str, Enum):
 
     DEADLINE = "deadline"  # the watcher, at the call's deadline
     STOP = "stop"  # Stopper.stop() or call.stop(), e.g. the Stop button
-    KERNEL = "ctrl-c"  # a SIGINT: Ctrl-C in a terminal, or the kernel's stop button in JupyterLab
+    CTRL_C = "ctrl-c"  # a SIGINT: Ctrl-C in a terminal, or the kernel's stop button in JupyterLab
+    KERNEL = "ctrl-c"  # the name CTRL_C had first: the same member
     FUEL = "fuel"  # the guest spent its fuel budget
 
     def __str__(self) -> str:
@@ -34,7 +35,7 @@ class Reason(str, Enum):
     @classmethod
     def _missing_(cls, value: object) -> Reason | None:
         # The value Ctrl-C had before it was named for what a terminal user presses.
-        return cls.KERNEL if value == "kernel" else None
+        return cls.CTRL_C if value == "kernel" else None
 
 
 class StoppableCall(Protocol):
@@ -93,7 +94,7 @@ class Stopper:
         for call in list(self._active):
             call.stopped_for(reason)
         self.engine.increment_epoch()
-        if reason is not Reason.KERNEL:  # a Ctrl-C reaches a host function by itself
+        if reason is not Reason.CTRL_C:  # a Ctrl-C reaches a host function by itself
             _signals.SIGNALS.wake_host()
 
 
