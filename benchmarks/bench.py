@@ -165,55 +165,37 @@ def section_calls(report: Report, scale: Scale) -> None:
             ("example_run", "Example.run(1, 7): + its own plumbing"),
         ],
     )
-    for arm in calls.ARMS:
-        c = costs[arm]
-        report.figure(
-            f"typed_vs_floor.{arm}",
-            f"typed path vs ctypes floor, {ARM_NAMES[arm]}",
-            over(c["typed"], c.get("floor")),
-            TYPED_VS_FLOOR,
-        )
-    for arm in calls.ARMS:
-        c = costs[arm]
-        report.figure(
-            f"typed_vs_func.{arm}",
-            f"typed path vs Func.__call__, {ARM_NAMES[arm]}",
-            over(c["typed"], c["func"]),
-            TYPED_VS_FUNC[arm],
-        )
-    for arm in calls.ARMS:
-        c = costs[arm]
-        report.figure(
-            f"guard_vs_typed.{arm}",
-            f"with guard(store, timeout=10) vs the typed call, {ARM_NAMES[arm]}",
-            over(c["guard"], c["typed"]),
-            GUARD_VS_TYPED,
-        )
-    for arm in calls.ARMS:
-        c = costs[arm]
+    # Each figure: its key, what it compares, the two paths (this / its floor) and its goal (per arm or one).
+    figures = [
+        ("typed_vs_floor", "typed path vs ctypes floor", "typed", "floor", TYPED_VS_FLOOR),
+        ("typed_vs_func", "typed path vs Func.__call__", "typed", "func", TYPED_VS_FUNC),
+        ("guard_vs_typed", "with guard(store, timeout=10) vs the typed call", "guard", "typed", GUARD_VS_TYPED),
         # The floor under the goal above: the C calls a guard cannot skip, by hand, around the same call.
-        report.figure(
-            f"guard_floor_vs_typed.{arm}",
-            f"the guard's C work by hand vs the typed call, {ARM_NAMES[arm]}",
-            over(c.get("guard_floor"), c["typed"]),
+        (
+            "guard_floor_vs_typed",
+            "the guard's C work by hand vs the typed call",
+            "guard_floor",
+            "typed",
             GUARD_VS_TYPED,
-        )
-    for arm in calls.ARMS:
-        c = costs[arm]
-        report.figure(
-            f"guard_vs_floor.{arm}",
-            f"with guard(store, timeout=10) vs its C work by hand, {ARM_NAMES[arm]}",
-            over(c["guard"], c.get("guard_floor")),
+        ),
+        (
+            "guard_vs_floor",
+            "with guard(store, timeout=10) vs its C work by hand",
+            "guard",
+            "guard_floor",
             GUARD_VS_FLOOR,
-        )
-    for arm in calls.ARMS:
-        c = costs[arm]
-        report.figure(
-            f"example_vs_func.{arm}",
-            f"Example.run vs Func.__call__, {ARM_NAMES[arm]}",
-            over(c["example_run"], c["func"]),
-            EXAMPLE_VS_FUNC[arm],
-        )
+        ),
+        ("example_vs_func", "Example.run vs Func.__call__", "example_run", "func", EXAMPLE_VS_FUNC),
+    ]
+    for key, compared, path, floor, goal in figures:
+        for arm in calls.ARMS:
+            c = costs[arm]
+            report.figure(
+                f"{key}.{arm}",
+                f"{compared}, {ARM_NAMES[arm]}",
+                over(c.get(path), c.get(floor)),
+                goal[arm] if isinstance(goal, dict) else goal,
+            )
 
 
 def _call_row(

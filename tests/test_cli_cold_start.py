@@ -50,9 +50,7 @@ def test_the_package_compiles_no_regex_at_import():
         "import earlyexit_tutorial._support.compile_errors, earlyexit_tutorial._support.printable\n"
         "print(compiled)\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == "[]\n"
+    assert probe_output(probe) == "[]\n"
 
 
 def test_a_run_without_arguments_compiles_no_regex():
@@ -67,9 +65,7 @@ def test_a_run_without_arguments_compiles_no_regex():
         "print(used)\n"
         "sys.exit(status)\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "[]"
+    assert probe_output(probe).splitlines()[-1] == "[]"
 
 
 def test_the_command_leaves_its_objects_out_of_the_last_collection_only_at_exit():
@@ -82,6 +78,11 @@ def test_the_command_leaves_its_objects_out_of_the_last_collection_only_at_exit(
         "print('frozen after the command:', gc.get_freeze_count() > 0)\n"
         "sys.exit(status)\n"
     )
+    assert probe_output(probe).splitlines()[-2:] == ["frozen after the command: False", "frozen at exit: True"]
+
+
+def probe_output(probe: str) -> str:
+    """What a fresh interpreter running `probe` prints, once it has exited with status 0."""
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-2:] == ["frozen after the command: False", "frozen at exit: True"]
+    return done.stdout

@@ -19,7 +19,7 @@ import wasmtime
 
 from earlyexit_tutorial import Reason, guard, interruptible_engine
 from earlyexit_tutorial._support import _epoch_callback
-from earlyexit_tutorial.interrupting.stopper import stopper_for
+from earlyexit_tutorial.interrupting._stores import stopper_for
 
 TRIALS = 20
 

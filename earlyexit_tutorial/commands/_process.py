@@ -43,8 +43,15 @@ def run(main: "Main", argv: "Sequence[str] | None" = None) -> int:
     return status
 
 
+_LAST_COLLECTION_SKIPPED = False  # registered already: a process running commands by the thousand registers it once
+
+
 def _skip_the_last_collection() -> None:
     """At exit, leave the objects alive then out of the interpreter's final garbage collection."""
+    global _LAST_COLLECTION_SKIPPED
+    if _LAST_COLLECTION_SKIPPED:
+        return
+    _LAST_COLLECTION_SKIPPED = True
     import atexit
     import gc
 

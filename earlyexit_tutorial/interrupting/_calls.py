@@ -78,11 +78,14 @@ class _Stacks:
         calls.append(call)
         return outer
 
-    def pop(self, call: WatchedCall) -> None:
-        """Take `call` off the calling thread's stack (under LOCK)."""
+    def pop(self, call: WatchedCall) -> list[WatchedCall]:
+        """Take `call` off the calling thread's stack (under LOCK); return the calls still on it."""
         calls = self.current()
-        if call in calls:
+        if calls and calls[-1] is call:  # the innermost, as calls end
+            calls.pop()
+        elif call in calls:
             calls.remove(call)
+        return calls
 
 
 STACKS = _Stacks()

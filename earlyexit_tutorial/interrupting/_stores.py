@@ -1,9 +1,12 @@
 """What the guard keeps for each store it has guarded: its engine's Stopper and its gate, in one look-up.
 
 Every guarded call needs both, so they are found together, by the store's id,
-rather than in two weak dictionaries (each look-up there makes a weak reference,
+rather than in weak dictionaries (each look-up there makes a weak reference,
 about 0.3 µs). An entry lives as long as its store: a weak reference to the store
-takes it out when the store goes, before its id can be reused.
+takes it out when the store goes, before its id can be reused. Holding the
+Stopper, it keeps the engine's one Stopper (`engine_stopper`) alive, so that
+`with guard(store):` finds the same one call after call; the store holds its
+engine anyway, so nothing here outlives what it would have.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import wasmtime
 from .._support import _epoch_callback
 from .._support._epoch_callback import Gate
 from . import _calls
-from .stopper import Stopper, stopper_for
+from .stopper import Stopper, engine_stopper
 
 
 class KeptStore:
@@ -41,7 +44,7 @@ def kept_for(store: wasmtime.Store) -> KeptStore:
             return kept
         key = id(store)
         gone = weakref.ref(store, lambda _ref: _forget(key, _ref))
-        kept = _KEPT[key] = KeptStore(stopper_for(store), _epoch_callback.gate_for(store), gone)
+        kept = _KEPT[key] = KeptStore(engine_stopper(store.engine), _epoch_callback.gate_for(store), gone)
         return kept
 
 
@@ -49,3 +52,8 @@ def _forget(key: int, gone: weakref.ref[wasmtime.Store]) -> None:
     kept = _KEPT.get(key)
     if kept is not None and kept.store is gone:  # not an entry made since for another store
         del _KEPT[key]
+
+
+def stopper_for(store: wasmtime.Store) -> Stopper:
+    """The Stopper of `store`'s engine, kept for as long as the store lives."""
+    return kept_for(store).stopper

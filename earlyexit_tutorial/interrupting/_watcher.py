@@ -64,7 +64,6 @@ class _Watcher:
 
     def __init__(self) -> None:
         self._thread: threading.Thread | None = None
-        self._thread_ident: int | None = None
         self._deadlines: dict[WatchedCall, float] = {}
         self._reader: _socket.socket
         self._writer: _socket.socket
@@ -117,8 +116,8 @@ class _Watcher:
         at = time.monotonic() + delay
         if at < self._look_at:
             self._look_at = at
-            if at < self._wake_at and threading.get_ident() != self._thread_ident:
-                self.poke()  # the thread sleeps past it; on the thread itself the loop sees it
+            if at < self._wake_at:
+                self.poke()  # the thread would sleep past it
 
     def remove(self, call: WatchedCall) -> None:
         """Stop watching `call` (under LOCK); the thread finds out when it next wakes."""
@@ -178,7 +177,6 @@ class _Watcher:
         return data
 
     def _loop(self) -> None:
-        self._thread_ident = threading.get_ident()
         try:
             self._watch()
         except BaseException as error:  # noqa: BLE001 - whatever it was, no call may wait on a dead thread

@@ -149,22 +149,20 @@ class GuardedCall:
             raise RuntimeError("a guard serves one call: make a new one with guard(store) for the next")
         store = self.store
         main = self._main = get_ident() == _calls.MAIN_THREAD
-        calls = _calls.STACKS.main if main else _calls.STACKS.current()
         if main:
             self.block_frame = sys._getframe(1)  # where the handler stops looking for a host function
         # One locked section: the signal swap, the stack, the registrations, fuel and deadline.
         with _calls.LOCK:
             try:
                 self._state = _ACTIVE
-                outer = calls[-1] if calls else None
-                calls.append(self)
+                outer = _calls.STACKS.push(self)
                 if main and outer is None:
                     _signals.SIGNALS.swap_in()  # the outermost call of the main thread
                 pending = self.stopper.register(self)  # a stop() pressed while the call was announced
                 if self.reason is None:  # not stop()ped before it began
                     self.reason = pending
                 if outer is not None:
-                    self._nest_in(outer, calls)
+                    self._nest_in(outer)
                 store.set_fuel(self._budget)
                 go_on = self.reason is None
                 gate = self._gate
@@ -183,14 +181,14 @@ class GuardedCall:
                 raise
         return self
 
-    def _nest_in(self, outer: _calls.WatchedCall, calls: list) -> None:
+    def _nest_in(self, outer: _calls.WatchedCall) -> None:
         """Entering inside `outer`'s host function (under the lock): its stop is this call's, and maybe its fuel."""
         if not isinstance(outer, GuardedCall):
             return
         self._outer, outer._inner = outer, self
         if self.reason is None:
             self.reason = outer.reason
-        for call in reversed(calls[:-1]):
+        for call in reversed(_calls.STACKS.current()[:-1]):
             if isinstance(call, GuardedCall) and call.store is self.store:
                 # On the same store: take at most the fuel it has left.
                 left = self.store.get_fuel()
@@ -237,11 +235,7 @@ class GuardedCall:
             elif self._gate is not None:
                 self._gate.go_on = False  # no guarded call on the store: trap, as without a callback
             # Off the stack before DONE: a Ctrl-C in between is one between calls, never lost.
-            calls = _calls.STACKS.main if main else _calls.STACKS.current()
-            if calls and calls[-1] is self:
-                calls.pop()
-            elif self in calls:
-                calls.remove(self)
+            calls = _calls.STACKS.pop(self)
             self._state = _DONE
             self.block_frame = None
             if main and not calls:

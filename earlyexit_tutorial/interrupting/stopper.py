@@ -5,7 +5,8 @@ why (`Reason`). One call's own stop (`GuardedCall.stop()`, its deadline, a
 Ctrl-C) goes through the Stopper only where wasmtime cannot stop one store
 alone (see `guard.py`). A stop pressed while a call is announced but not yet
 begun (`starting()`) is kept for that call. `guard()` uses the first Stopper
-made for an engine (`stopper_for`), kept as long as a store it guarded lives.
+made for an engine (`engine_stopper`), kept as long as a store it guarded lives
+(`_stores.py`).
 """
 
 from __future__ import annotations
@@ -101,22 +102,9 @@ class Stopper:
 # The Stopper of each engine, by id: it holds its engine, so the id stays its
 # engine's while the entry lives, and the entry goes with the last holder of the Stopper.
 _STOPPERS: weakref.WeakValueDictionary[int, Stopper] = weakref.WeakValueDictionary()
-# The Stopper each guarded store was given: it holds the Stopper (and so its engine's
-# entry above) as long as the store lives, so that `with guard(store):` finds the same
-# one call after call instead of making a new one each time. The store holds its engine
-# anyway, so nothing here outlives what it would have.
-_OF_STORE: weakref.WeakKeyDictionary[wasmtime.Store, Stopper] = weakref.WeakKeyDictionary()
 
 
 def engine_stopper(engine: wasmtime.Engine) -> Stopper:
     """The Stopper of `engine`, made on first use (NotInterruptible for an engine the guard cannot stop)."""
     stopper = _STOPPERS.get(id(engine))
     return stopper if stopper is not None else Stopper(engine)
-
-
-def stopper_for(store: wasmtime.Store) -> Stopper:
-    """The Stopper of `store`'s engine, kept for as long as the store lives."""
-    stopper = _OF_STORE.get(store)
-    if stopper is None:
-        stopper = _OF_STORE[store] = engine_stopper(store.engine)
-    return stopper
