@@ -71,6 +71,10 @@ def test_a_dead_watcher_stops_the_calls_it_watched_and_refuses_the_next_at_once(
             raise RuntimeError("something the watcher did not expect")
 
         example = Example(LOOPING_WAT)
+        # Making the Example woke the watcher (its start function had a deadline), and the watcher
+        # looks once more a heartbeat later: on a busy machine either could come after the line
+        # below and kill the thread before the call it should be watching. Let both pass first.
+        time.sleep(_watcher.HEARTBEAT + 0.5)
         _watcher._Watcher._fire_due_deadlines = broken  # the thread dies when it next wakes
         start = time.monotonic()
         outcome = example.run(0, 0, timeout=0.3)  # the call it was watching: stopped, not left spinning
