@@ -75,7 +75,6 @@ class FakeCall:
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
-        self.in_host = False
         self.fired = threading.Event()
 
     def stop_for_ctrl_c(self) -> None:
@@ -129,7 +128,7 @@ FORK_CHILD = textwrap.dedent(
 
     class FakeCall:
         def __init__(self, deadline):
-            self.deadline, self.in_host, self.fired = deadline, False, threading.Event()
+            self.deadline, self.fired = deadline, threading.Event()
         def stop_for_ctrl_c(self):
             raise AssertionError("no Ctrl-C in this test")
         def stop_at_deadline(self):

@@ -331,5 +331,5 @@ def test_a_base_exception_from_a_learners_host_function_leaves_run_as_it_came(er
     with pytest.raises(type(error)) as caught:
         example.run(1, 7)
     assert caught.value is error
-    example._imports[("env", "tick")] = lambda n: 0
+    example._hosts[("env", "tick")].function = lambda n: 0
     assert example.run(1, 7) == Returned(1)  # the Example is still usable

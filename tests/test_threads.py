@@ -251,7 +251,7 @@ def test_an_example_run_inside_another_examples_host_function_keeps_its_outcome_
         inner_outcomes.append(inner.run(1, 7))
         raise ExitCode(5)
 
-    outer._imports[("env", "early_exit")] = tick_then_exit
+    outer._hosts[("env", "early_exit")].function = tick_then_exit
     assert outer.run(1, 7) == ExitedEarly(ExitCode(5))
     assert inner_outcomes[-1] == ExitedEarly(ExitCode(2))
 

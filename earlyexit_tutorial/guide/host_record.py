@@ -23,7 +23,7 @@ import wasmtime
 from .._support._fastcall import forget_host_exception
 from ..interrupting.guard import host_call
 from .guest import check_shape
-from .host import ImportKey, import_key, result_check, result_fast_path
+from .host import ImportKey, define_env, import_key, result_check, result_fast_path
 
 # What a call on the public path says when wasmtime-py gave it another thread's exception for its trap.
 LOST_TRAP = "the guest trapped, but wasmtime-py reported another thread's host exception in its place"
@@ -85,8 +85,33 @@ class RecordingExample(Protocol):
     """What the host functions need of their Example."""
 
     host: Callable[[], None]  # the tutorial's early_exit chosen now
-    _imports: dict[ImportKey, Any]  # the learner's functions, by import
+    store: wasmtime.Store
+    linker: wasmtime.Linker
     _record: HostRecord
+
+
+def define_hosts(
+    example: RecordingExample, module: wasmtime.Module, offered: dict[ImportKey, Any]
+) -> dict[ImportKey, LearnerHost]:
+    """Define each function `module` imports in the Example's linker: the learner's, or the tutorial's early_exit.
+
+    Returns the LearnerHosts the Example must keep: its trampolines hold them only weakly.
+    """
+    # wasmtime keeps each host function until the store dies, and the store is the
+    # Example's: a function holding the Example strongly would keep both forever. So
+    # each one is a trampoline that reaches what it calls weakly: the Example, or the
+    # LearnerHost the Example keeps for a function of the learner's (which may refer to the Example).
+    hosts: dict[ImportKey, LearnerHost] = {}
+    store, linker = example.store, example.linker
+    for key, func_type, check in imported_functions(module):
+        if key in offered:
+            host = hosts[key] = LearnerHost(offered[key], example._record)
+            linker.define(
+                store, *key, wasmtime.Func(store, func_type, learner_trampoline(weakref.ref(host), func_type, check))
+            )
+        else:  # check_shape let through only the tutorial's env.early_exit, typed () -> ()
+            define_env(linker, store, early_exit_trampoline(weakref.ref(example), check))
+    return hosts
 
 
 def early_exit_trampoline(example_ref: weakref.ref[Any], check: Callable[[Any], Any]) -> Callable[[], Any]:
@@ -108,25 +133,34 @@ def early_exit_trampoline(example_ref: weakref.ref[Any], check: Callable[[Any], 
     return early_exit
 
 
+class LearnerHost:
+    """One of the learner's host functions as its Example holds it: the function and the Example's record."""
+
+    __slots__ = ("function", "record", "__weakref__")
+
+    def __init__(self, function: Callable[..., Any], record: HostRecord) -> None:
+        self.function = function
+        self.record = record
+
+
 def learner_trampoline(
-    example_ref: weakref.ref[Any], key: ImportKey, func_type: wasmtime.FuncType, check: Callable[[Any], Any]
+    host_ref: weakref.ref[LearnerHost], func_type: wasmtime.FuncType, check: Callable[[Any], Any]
 ) -> Callable[..., Any]:
-    """The function wasmtime calls for the learner's import `key`: theirs, reached weakly, its raise recorded."""
+    """The function wasmtime calls for one of the learner's imports: theirs, reached weakly, its raise recorded."""
     low, high, none_ok = result_fast_path(func_type)
 
     def host_function(*args: Any) -> Any:
-        example: RecordingExample | None = example_ref()
-        if example is None:
+        host = host_ref()
+        if host is None:  # a guest runs only inside a call on its Example, which keeps its hosts alive
             return None
-        function = example._imports[key]
         try:
-            result = host_call(lambda: function(*args))
+            result = host_call(host.function, args)
             # check()'s common cases first, inline: this runs on every host call.
             if type(result) is int and low <= result <= high or result is None and none_ok:
                 return result
             return check(result)
         except BaseException as error:
-            example._record.raised = error
+            host.record.raised = error
             raise
 
     return host_function

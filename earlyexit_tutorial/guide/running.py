@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,8 +20,8 @@ from ..interrupting.guard import (
 )
 from .exit_code import ExitCode
 from .guest import ModuleError, ModuleSource, compile_guest, compile_module
-from .host import HostBehaviour, define_env, make_host, offered_imports
-from .host_record import HostRecord, check_shape_once, early_exit_trampoline, imported_functions, learner_trampoline
+from .host import HostBehaviour, ImportKey, make_host, offered_imports
+from .host_record import HostRecord, LearnerHost, check_shape_once, define_hosts
 from .outcome import ExitedEarly, Interrupted, OtherError, Outcome, Returned, guarded_outcome, short_error, what_it_did
 from .typed import TypedRun, typed_run
 
@@ -134,7 +133,8 @@ class Example:
         self.store = wasmtime.Store(self.engine)
         self.store.set_limits(**store_limits)
         self.linker = wasmtime.Linker(self.engine)
-        self._define_imports()
+        # The guest's imports: the learner's functions, or the tutorial's early_exit.
+        self._hosts: dict[ImportKey, LearnerHost] = define_hosts(self, self.module, self._imports)
         # The start function, if any, runs here: under the guard, like `run`.
         given = engine is not None and isinstance(module, wasmtime.Module)  # taken as compiled on `engine`
         self.instance = self._instantiate(timeout, fuel, module_from_engine=given)
@@ -145,20 +145,6 @@ class Example:
         # A store serves one thread at a time: two calls at once (a Stop panel's
         # background call and a cell, say) could crash the kernel.
         self._busy = threading.Lock()
-
-    def _define_imports(self) -> None:
-        """Give the guest each host function it imports: the learner's own, or the tutorial's early_exit."""
-        # wasmtime keeps each host function until the store dies, and the store is
-        # the Example's: a function holding the Example strongly would keep both
-        # forever. So each one is a trampoline that reaches the Example weakly and
-        # looks the function up there (the learner's own may refer to the Example).
-        example = weakref.ref(self)
-        for key, func_type, check in imported_functions(self.module):
-            if key in self._imports:
-                func = wasmtime.Func(self.store, func_type, learner_trampoline(example, key, func_type, check))
-                self.linker.define(self.store, *key, func)
-            else:  # check_shape let through only the tutorial's env.early_exit, typed () -> ()
-                define_env(self.linker, self.store, early_exit_trampoline(example, check))
 
     def _instantiate(self, timeout: float | None, fuel: int | None, module_from_engine: bool) -> wasmtime.Instance:
         """Instantiate the module under the guard; a start function that fails is one clear line."""

@@ -27,7 +27,6 @@ class WatchedCall(Protocol):
     """What the watcher, the SIGINT handler and `host_call` need of a guarded call."""
 
     deadline: float  # time.monotonic() at which the watcher stops it; math.inf for none
-    in_host: bool  # a host function called through host_call runs inside it now
     block_frame: FrameType | None  # on the main thread, the frame that entered the call
 
     def stop_for_ctrl_c(self) -> None:
@@ -104,20 +103,17 @@ if hasattr(os, "register_at_fork"):  # POSIX; Windows has no fork, so nothing to
     os.register_at_fork(after_in_child=_forget_calls_after_fork)
 
 
-def host_call(host: Callable[[], T]) -> T:
-    """Call a host function inside a guarded call: a Ctrl-C, deadline or Stop may end it.
+def host_call(host: Callable[..., T], args: tuple = ()) -> T:
+    """Call `host(*args)`, a host function, inside a guarded call: a Ctrl-C, deadline or Stop may end it.
 
     Raises the call's stopped error after a host that returned from a stopped call, so the guest goes no further.
     """
-    calls = STACKS.current()
+    # STACKS.current() inline: this runs on every host call.
+    calls = STACKS.main if threading.get_ident() == MAIN_THREAD else STACKS.current()
     if not calls:
-        return host()
+        return host(*args)
     call = calls[-1]
-    outer, call.in_host = call.in_host, True
-    try:
-        result = host()
-    finally:
-        call.in_host = outer
+    result = host(*args)
     error = call.stopped_error()
     if error is not None:
         # A deadline, Stop or Ctrl-C came while the host ran (one that slept off

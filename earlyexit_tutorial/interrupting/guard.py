@@ -105,7 +105,6 @@ class GuardedCall:
         "fuel",
         "deadline",
         "reason",
-        "in_host",
         "block_frame",
         "_gate",
         "_budget",
@@ -134,7 +133,6 @@ class GuardedCall:
         self.store, self.stopper = store, stopper
         self.deadline = math.inf
         self.reason: Reason | None = None
-        self.in_host = False  # a host function called through host_call runs now
         self.block_frame: FrameType | None = None  # main thread: the frame of the `with` block
         self._gate = kept.gate  # None: a stop moves the engine's epoch for every store
         self._budget = self.fuel  # the fuel given: less than `fuel` inside a call on the same store
@@ -273,7 +271,8 @@ class GuardedCall:
 
     def stopped_error(self) -> BaseException | None:
         """What a host function of this call raises once a deadline, Stop or Ctrl-C stopped it; None while not."""
-        return stopped_error(self.reason)
+        reason = self.reason
+        return None if reason is None else stopped_error(reason)  # None at once: asked after every host call
 
     def stop_raised_in_host(self) -> None:
         """The stopped error was raised in one of this call's host functions: the call ends with it."""
