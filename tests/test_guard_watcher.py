@@ -59,8 +59,9 @@ def test_with_1100_files_open_a_deadline_fires_and_ctrl_c_stops_the_call() -> No
 def test_a_dead_watcher_stops_the_calls_it_watched_and_refuses_the_next_at_once() -> None:
     lines = child(
         """
-        import faulthandler, time
+        import faulthandler, signal, time
         faulthandler.dump_traceback_later(50, exit=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests ignore SIGINT
         import wasmtime
         from earlyexit_tutorial import guard
         from earlyexit_tutorial.aids.endless import LOOPING_WAT
@@ -86,7 +87,18 @@ def test_a_dead_watcher_stops_the_calls_it_watched_and_refuses_the_next_at_once(
                 print("BAD it ran")
             except _watcher.WatcherDied as error:
                 print("refused:", str(error).split(":")[0])
+        # With Ctrl-C ignored, a call without a deadline needs no watcher: it runs. One with a deadline does not.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        example.set_host("return")  # the guest returns x + y
+        with guard(example.store, timeout=None):
+            print("ran", example.typed_run(example.store, 1, 7))
+        try:
+            with guard(example.store, timeout=0.3):
+                example.typed_run(example.store, 1, 7)
+            print("BAD it ran")
+        except _watcher.WatcherDied as error:
+            print("refused:", str(error).split(":")[0])
         """
     )
     refused = "refused: the guard's watcher thread stopped, so no deadline and no Ctrl-C could end a call"
-    assert lines == ["Interrupted deadline True", refused, refused]
+    assert lines == ["Interrupted deadline True", refused, refused, "ran 8", refused]

@@ -104,6 +104,7 @@ CTRL_C_IN_WASM = textwrap.dedent(
     """\
     import signal, threading
     import earlyexit_tutorial
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests ignore SIGINT
     _guard = earlyexit_tutorial.guard
     _armed = []
     def guard(*args, **kwargs):
@@ -119,6 +120,7 @@ CTRL_C_IN_WASM = textwrap.dedent(
 CTRL_C_IN_PYTHON = textwrap.dedent(
     """\
     import builtins, signal
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if the tests ignore SIGINT
     _print = builtins.print
     def _print_then_ctrl_c(*args, **kwargs):
         _print(*args, **kwargs)

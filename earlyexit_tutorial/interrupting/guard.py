@@ -33,7 +33,8 @@ call never moves the epoch under the next.
   outside the tested versions) the epoch is all there is: a stop stops every guarded call on the engine, each
   told why.
 - Deadlines: one long-lived watcher thread waits on a selector until the earliest deadline, then stops that
-  call. If it ever dies, the calls it watched are stopped and later guarded calls are refused (`WatcherDied`).
+  call. If it ever dies, the calls it watched are stopped and later calls that need it (a deadline, Ctrl-C
+  on the main thread) are refused (`WatcherDied`).
 - Ctrl-C, main thread only (`_signals.py`): the wakeup fd is a socket the watcher reads, so a Ctrl-C while
   wasm runs stops the calls at once; in Python code the handler stops them and raises KeyboardInterrupt in the
   block's code or a host function. It leaves the guard as KeyboardInterrupt, raised from the trap when wasm
