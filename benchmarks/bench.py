@@ -50,7 +50,7 @@ HOST_CALL_EXTRA_US = 0.3  # a host call through Example(imports=...) vs a plain 
 CTRL_C_VS_FLOOR = 2.0  # Ctrl-C to control back, p90, vs a hand-written wakeup fd and watcher
 STOP_MS = 10.0  # Example.stop() to control back, p90, within this many milliseconds
 LOOKUP_GROWTH = 10.0  # look-up time at the larger export count / at the smaller (8x is linear)
-ENGINE_VS_EPOCHS = 1.15  # compile time on Example's engine vs an epochs-only engine
+ENGINE_VS_EPOCHS = 1.15  # compile time on the engine a guard without fuel= needs vs an epochs-only engine
 NOTEBOOK_RATIO = 1.5  # a notebook vs a notebook of as many `pass` cells
 COLD_START_RATIO = 1.25  # python -m earlyexit_tutorial vs python -c "import wasmtime"
 HELP_RATIO = 2.0  # python -m earlyexit_tutorial --help vs python -c pass: --help loads no wasmtime
@@ -112,6 +112,8 @@ def section_calls(report: Report, scale: Scale) -> None:
         "func": "wasmtime Func.__call__",
         "guard": "with guard(store, timeout=10): typed(...)",
         "guard_floor": "its C work by hand: signal swap, fuel, epoch, typed(...)",
+        "typed_unmetered": "TypedRun on an engine without fuel",
+        "guard_unmetered": "with guard(...) on an engine without fuel",
         "example_run": "Example.run",
         "by_hand": "by hand: set_epoch_deadline + threading.Timer per call",
     }
@@ -184,6 +186,13 @@ def section_calls(report: Report, scale: Scale) -> None:
             "guard",
             "guard_floor",
             GUARD_VS_FLOOR,
+        ),
+        (
+            "guard_vs_typed_unmetered",
+            "guard() vs the typed call, on an engine without fuel",
+            "guard_unmetered",
+            "typed_unmetered",
+            GUARD_VS_TYPED,
         ),
         ("example_vs_func", "Example.run vs Func.__call__", "example_run", "func", EXAMPLE_VS_FUNC),
     ]
@@ -365,12 +374,18 @@ def section_compile(report: Report, scale: Scale) -> None:
             "touches every kind alike; the package's engines are told apart by probing what they do",
             "guard() without fuel= on an epochs-only engine: "
             + ("accepted" if accepted else "refused (NotInterruptible)"),
+            "an Example's engine meters fuel, since its run(fuel=...) is per call",
         ],
     )
-    kind = package["Example's engine"]
+    # What a guard without fuel= needs: the package's engine without fuel, if guard() takes such an
+    # engine (each kind is probed, not assumed); else the one with both.
+    made = "interruptible_engine(fuel=False)"
+    if not accepted or made not in package:
+        made = "interruptible_engine()"
+    kind = package[made]
     report.figure(
-        "compile.example_engine",
-        f"compile on Example's engine ({kind}) vs epochs only",
+        "compile.guard_engine",
+        f"compile on {made} ({kind}) for guard() without fuel= vs epochs only",
         medians[kind] / epochs,
         ENGINE_VS_EPOCHS,
     )

@@ -56,9 +56,10 @@ class LearnerGuest:
     `with guard(store): ...` in a learner's code.
     """
 
-    def __init__(self, wat: str = GUEST_WAT) -> None:
-        self.engine = interruptible_engine()
+    def __init__(self, wat: str = GUEST_WAT, *, engine: wasmtime.Engine | None = None) -> None:
+        self.engine = interruptible_engine() if engine is None else engine
         self.store = wasmtime.Store(self.engine)
+        self.metered = engine is None
         self.arm = "normal"
         host = wasmtime.Func(self.store, wasmtime.FuncType([], []), self._early_exit)
         instance = wasmtime.Instance(self.store, wasmtime.Module(self.engine, wat), [host])
@@ -73,8 +74,18 @@ class LearnerGuest:
 
     def refuel(self) -> None:
         """What a call outside the guard needs: fuel, and an epoch deadline ahead of the engine's epoch."""
-        self.store.set_fuel(FUEL)
+        if self.metered:
+            self.store.set_fuel(FUEL)
         self.store.set_epoch_deadline(1)
+
+
+def unmetered_guest() -> LearnerGuest | None:
+    """The same guest on an engine with epoch interruption and no fuel, if this version makes one; else None."""
+    try:
+        engine = interruptible_engine(fuel=False)  # type: ignore[call-arg]
+    except TypeError:  # a version whose engines always meter fuel
+        return None
+    return LearnerGuest(engine=engine)
 
 
 def public_typed_run(func: wasmtime.Func, store: wasmtime.Store) -> TypedRun | None:
@@ -113,6 +124,9 @@ LEARNER_STATEMENTS = {
     ),
     # The guard as users write it: a fresh guard per call, no `as`, nothing else holding its Stopper.
     "guard": "with guard(store, timeout=10):\n    typed(store, 1, 7)",
+    # The same on a store whose engine meters no fuel (`ustore`, `utyped`): no budget to set.
+    "typed_unmetered": "utyped(ustore, 1, 7)",
+    "guard_unmetered": "with guard(ustore, timeout=10):\n    utyped(ustore, 1, 7)",
     "by_hand": (
         "timer = Timer(10, engine.increment_epoch)\ntimer.start()\nstore.set_epoch_deadline(1)\n"
         "try:\n    func(store, 1, 7)\nfinally:\n    timer.cancel()"
@@ -144,6 +158,8 @@ ROUND_ORDER = (
     "typed",
     "guard",
     "guard_floor",
+    "typed_unmetered",
+    "guard_unmetered",
     "func",
     "example_run",
     "fuel_epoch",
@@ -164,11 +180,14 @@ def call_costs(*, rounds: int = 9, min_time: float = 0.04, by_hand: bool = True)
     import threading
 
     learner = LearnerGuest()
+    unmetered = unmetered_guest()
     example = Example(behaviour="return")
     estore = example.store
 
     def refuel() -> None:
         learner.refuel()
+        if unmetered is not None:
+            unmetered.refuel()
         estore.set_fuel(FUEL)
         estore.set_epoch_deadline(1)
 
@@ -184,6 +203,8 @@ def call_costs(*, rounds: int = 9, min_time: float = 0.04, by_hand: bool = True)
         typed=learner.typed,
         func=learner.func,
         floor=learner.floor,
+        ustore=None if unmetered is None else unmetered.store,
+        utyped=None if unmetered is None else unmetered.typed,
         public=public_typed_run(learner.func, learner.store),
         estore=estore,
         etyped=getattr(example, "typed_run", None),
@@ -197,6 +218,8 @@ def call_costs(*, rounds: int = 9, min_time: float = 0.04, by_hand: bool = True)
         ExitCode=ExitCode,
     )
     unavailable = {name for name in ("floor", "public") if namespace[name] is None} | {"by_hand"}
+    if unmetered is None:
+        unavailable |= {"typed_unmetered", "guard_unmetered"}
     statements = {name: stmt for name, stmt in LEARNER_STATEMENTS.items() if name not in unavailable}
     outcome_statements = dict(OUTCOME_STATEMENTS)
     if namespace["etyped"] is not None:  # the layers under Example.run need its typed run
@@ -206,6 +229,8 @@ def call_costs(*, rounds: int = 9, min_time: float = 0.04, by_hand: bool = True)
     costs: dict[str, dict[str, Summary]] = {}
     for arm in ARMS:
         learner.arm = arm
+        if unmetered is not None:
+            unmetered.arm = arm
         example.set_host("return" if arm == "normal" else "exit")
         _check(learner, example, arm, namespace)
         samplers = {
@@ -254,6 +279,8 @@ def _check(learner: LearnerGuest, example: Example, arm: str, namespace: dict) -
         runs["floor"] = learner.floor
     if namespace["public"] is not None:
         runs["public"] = lambda: namespace["public"](learner.store, 1, 7)
+    if namespace["utyped"] is not None:
+        runs["typed_unmetered"] = lambda: namespace["utyped"](namespace["ustore"], 1, 7)
     for name, run in runs.items():
         try:
             value = run()

@@ -9,6 +9,7 @@ probing what each engine can do.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import wasmtime
@@ -69,11 +70,12 @@ def engine_features(engine: wasmtime.Engine) -> str:
 
 
 def package_engines() -> dict[str, str]:
-    """The kind of each engine the package makes: interruptible_engine()'s, and the one each Example makes."""
-    return {
-        "interruptible_engine()": engine_features(interruptible_engine()),
-        "Example's engine": engine_features(Example(behaviour="return").engine),
-    }
+    """The kind of each engine the package makes: interruptible_engine()'s, with fuel=False too, and an Example's."""
+    kinds = {"interruptible_engine()": engine_features(interruptible_engine())}
+    with contextlib.suppress(TypeError):  # a version whose engines always meter fuel has no fuel=
+        kinds["interruptible_engine(fuel=False)"] = engine_features(interruptible_engine(fuel=False))
+    kinds["Example's engine"] = engine_features(Example(behaviour="return").engine)
+    return kinds
 
 
 def compile_times(functions: int = 2000, *, runs: int = 3) -> dict[str, list[float]]:

@@ -49,6 +49,7 @@ EXPECTED = {
             "guard_vs_typed",
             "guard_floor_vs_typed",
             "guard_vs_floor",
+            "guard_vs_typed_unmetered",
             "example_vs_func",
         )
         for arm in calls.ARMS
@@ -59,7 +60,7 @@ EXPECTED = {
     "stop_latency",
     "exports.typed_run",
     "exports.example",
-    "compile.example_engine",
+    "compile.guard_engine",
     "notebook.tiny",
     "cold_start",
     "help",

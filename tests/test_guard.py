@@ -257,7 +257,7 @@ def test_an_engine_the_guard_cannot_stop_is_refused_at_once() -> None:
     from earlyexit_tutorial.interrupting.stopper import Stopper
 
     plain = wasmtime.Engine()
-    with pytest.raises(NotInterruptible, match="does not meter fuel"):
+    with pytest.raises(NotInterruptible, match="has no epoch interruption"):
         Stopper(plain)
     config = wasmtime.Config()
     config.consume_fuel = True  # fuel, but no epoch interruption: a deadline could not fire

@@ -80,7 +80,8 @@ class Example:
 
     `engine` shares one engine among many Examples, as a server does (a store per
     request): give an engine made by `interruptible_engine()` and, as `module`, a
-    `wasmtime.Module` compiled on it, and no Example compiles anything. Without it
+    `wasmtime.Module` compiled on it, and no Example compiles anything. On an engine
+    without fuel (`interruptible_engine(fuel=False)`) a call with `fuel=` is refused. Without it
     each Example makes an engine of its own (and loads a given Module into it).
     Either way `stop()` stops this Example's call only.
 

@@ -79,6 +79,7 @@ from . import _calls, _signals, _watcher
 from ._calls import host_call as host_call
 from ._stores import kept_for
 from .engines import NotInterruptible as NotInterruptible
+from .engines import check_unmetered_budget
 from .engines import interruptible_config as interruptible_config
 from .engines import interruptible_engine as interruptible_engine
 from .limits import DEFAULT_TIMEOUT, check_limits
@@ -131,6 +132,8 @@ class GuardedCall:
             # Its stop would move another engine's epoch: the guest would never see it.
             raise ValueError("this store's engine is not the Stopper's: make the store with Store(stopper.engine)")
         self.timeout, self.fuel = check_limits(timeout, fuel)
+        if not stopper.metered:
+            check_unmetered_budget(self.fuel)  # NotInterruptible for a budget this engine cannot keep
         self.store, self.stopper = store, stopper
         self.deadline = math.inf
         self.reason: Reason | None = None
@@ -162,7 +165,8 @@ class GuardedCall:
                     self.reason = pending
                 if outer is not None:
                     self._nest_in(outer)
-                store.set_fuel(self._budget)
+                if self.stopper.metered:  # an engine without fuel: no budget was asked for (checked when made)
+                    store.set_fuel(self._budget)
                 go_on = self.reason is None
                 gate = self._gate
                 if gate is not None:
@@ -189,8 +193,8 @@ class GuardedCall:
             self.reason = outer.reason
         for call in reversed(_calls.STACKS.current()[:-1]):
             if isinstance(call, GuardedCall) and call.store is self.store:
-                # On the same store: take at most the fuel it has left.
-                left = self.store.get_fuel()
+                # On the same store: take at most the fuel it has left (none to share without metering).
+                left = self.store.get_fuel() if self.stopper.metered else UNLIMITED_FUEL
                 self._outside, self._budget = (call, left), min(self.fuel, left)
                 return
 
@@ -243,8 +247,9 @@ class GuardedCall:
     def _give_back_to_the_same_store_outer(self) -> None:
         """Back in the enclosing call on this store: its fuel less what this one used, its own epoch rule."""
         store, (outside, left) = self.store, self._outside  # type: ignore[misc]
-        with contextlib.suppress(wasmtime.WasmtimeError):
-            store.set_fuel(left - (self._budget - store.get_fuel()))
+        if self.stopper.metered:
+            with contextlib.suppress(wasmtime.WasmtimeError):
+                store.set_fuel(left - (self._budget - store.get_fuel()))
         if self._gate is not None:
             self._gate.go_on = outside.reason is None
         store.set_epoch_deadline(1 if outside.reason is None else 0)

@@ -49,7 +49,7 @@ class Stopper:
     """Stops the guarded calls running on one engine, and remembers why."""
 
     def __init__(self, engine: wasmtime.Engine) -> None:
-        check_interruptible(engine)
+        self.metered = check_interruptible(engine)  # whether a call on it may have a fuel budget
         self.engine = engine
         self._active: dict[StoppableCall, None] = {}  # in the order they began; changed only under the lock
         self._pending: Reason | None = None  # a stop() for a call announced by starting()
