@@ -83,6 +83,9 @@ class FakeCall:
     def stop_at_deadline(self) -> None:
         self.fired.set()
 
+    def nudge(self) -> bool:
+        return False
+
     def stopped_error(self) -> BaseException | None:
         return None
 

@@ -35,6 +35,9 @@ class WatchedCall(Protocol):
     def stop_at_deadline(self) -> None:
         """Stop the call at its deadline (the watcher, under LOCK)."""
 
+    def nudge(self) -> bool:
+        """Move the epoch again if the call, stopped, runs on (the watcher, under LOCK); False: no more needed."""
+
     def stopped_error(self) -> BaseException | None:
         """What to raise in a host function of the call once it is stopped: None while it is not."""
 

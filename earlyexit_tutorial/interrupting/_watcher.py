@@ -54,6 +54,9 @@ _C_SOCKETPAIR = getattr(_socket, "socketpair", None)
 # While calls keep coming, the watcher looks at the deadlines this often (seconds)
 # instead of being woken for each new one.
 HEARTBEAT = 1.0
+# A stopped call still running this long after its stop gets the epoch moved again, then
+# twice as late each time, up to NUDGE_MOST (seconds): see `nudge_later`.
+NUDGE_FIRST, NUDGE_MOST = 0.005, 0.05
 
 # The byte that asks the thread to send a Ctrl-C again: above every signal number.
 RESEND_CTRL_C = 255
@@ -70,6 +73,7 @@ class _Watcher:
         self._wake_at = math.inf  # when the thread wakes next if nothing pokes it
         self._added = False  # a deadline was added since the thread last looked
         self._look_at = math.inf  # when to call look_for_host (see look_again)
+        self._nudges: dict[WatchedCall, tuple[float, float]] = {}  # stopped calls still running: (when, delay)
         self.running = False  # the thread was started and has not died: add() and the swap need nothing more
         self._forward = bytearray()  # other signals' bytes, for the previous wakeup fd
         self._wake_bytes = 0  # SIGINT bytes our own wake signals will write: not a Ctrl-C
@@ -118,6 +122,26 @@ class _Watcher:
             self._look_at = at
             if at < self._wake_at:
                 self.poke()  # the thread would sleep past it
+
+    def nudge_later(self, call: WatchedCall) -> None:
+        """Move the epoch again for `call`, just stopped, should it run on (under LOCK).
+
+        A store's epoch callback decides whether to go on, and wasmtime then sets its
+        next deadline from the epoch as it is by then: a stop's tick that lands between
+        the two is taken into that deadline and never seen. Rare (a neighbour's tick and
+        the stop a few microseconds apart), but the call would never end.
+        """
+        if call in self._nudges:
+            return
+        if not self.running:
+            try:
+                self.start()
+            except RuntimeError:  # a dead watcher (its calls are stopped already), or no thread to be had
+                return
+        at = time.monotonic() + NUDGE_FIRST
+        self._nudges[call] = (at, NUDGE_FIRST)
+        if at < self._wake_at:
+            self.poke()
 
     def remove(self, call: WatchedCall) -> None:
         """Stop watching `call` (under LOCK); the thread finds out when it next wakes."""
@@ -197,6 +221,8 @@ class _Watcher:
         while True:
             with _calls.LOCK:
                 wake_at = min(min(self._deadlines.values(), default=math.inf), self._look_at)
+                if self._nudges:
+                    wake_at = min(wake_at, *(at for at, _ in self._nudges.values()))
                 if wake_at == math.inf and self._added:
                     # Calls come and go faster than the thread looks: rather than be poked
                     # (a system call and a thread switch) for each, look again in a while;
@@ -210,6 +236,8 @@ class _Watcher:
             with _calls.LOCK:
                 resend = self.read_signals()
                 self._fire_due_deadlines()
+                if self._nudges:
+                    self._nudge_due()
                 if self._look_at <= time.monotonic():
                     self._look_at = math.inf
                     look_for_host()  # may ask for the next look
@@ -218,6 +246,18 @@ class _Watcher:
                 # it, and a Ctrl-C raised there would be dropped again.
                 time.sleep(0.005)
                 _thread.interrupt_main(signal.SIGINT)
+
+    def _nudge_due(self) -> None:
+        """Move the epoch again for each stopped call whose nudge is due and that still runs (under LOCK)."""
+        now = time.monotonic()
+        for call, (at, delay) in list(self._nudges.items()):
+            if at > now:
+                continue
+            if call.nudge():
+                delay = min(delay * 2, NUDGE_MOST)
+                self._nudges[call] = (now + delay, delay)
+            else:
+                del self._nudges[call]
 
     def _fire_due_deadlines(self) -> None:
         """Stop every call whose deadline has passed (under LOCK)."""

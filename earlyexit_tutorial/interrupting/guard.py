@@ -28,10 +28,11 @@ call never moves the epoch under the next.
 - One stop, one call: each guarded store gets wasmtime's epoch-deadline callback
   (`_support/_epoch_callback.py`). A stop closes its store's gate and moves the epoch; at the deadline the
   stopped store traps (the same `TrapCode.INTERRUPT` trap) and the others go on for one more tick (one ctypes
-  call per running store, per stop; nothing per call). `call.stop()`, a deadline and Ctrl-C stop their own
-  calls (Ctrl-C: the main thread's); `Stopper.stop()` every call on its engine. Without the callback (wasmtime
-  outside the tested versions) the epoch is all there is: a stop stops every guarded call on the engine, each
-  told why.
+  call per running store, per stop; nothing per call). A tick can land while a store's callback lets it go on
+  and be lost in its next deadline, so the watcher moves the epoch again for a stopped call still running
+  (after 5 ms, then up to every 50 ms). `call.stop()`, a deadline and Ctrl-C stop their own calls (Ctrl-C: the
+  main thread's); `Stopper.stop()` every call on its engine. Without the callback (untested wasmtime) a stop
+  stops every guarded call on the engine, each told why.
 - Deadlines: one long-lived watcher thread waits on a selector until the earliest deadline, then stops that
   call. If it ever dies, the calls it watched are stopped and later calls that need it (a deadline, Ctrl-C
   on the main thread) are refused (`WatcherDied`).
@@ -47,20 +48,18 @@ call never moves the epoch under the next.
   (`_signals.wake_host` looks where it is, again and again while the call lasts): a guest running wasm traps
   by itself, and a Ctrl-C pressed as our signal went would merge with it. A stopped call stops the calls
   nested in it, and never "returned".
-- Nested guards on one store: the inner takes at most the fuel left. Fork: a child makes its own guard state,
-  and its engines compile on one thread.
+- Nested guards on one store: the inner takes at most the fuel left. Fork: a child has guard state of its own.
 
 Known failure cases. Off the main thread a host function is left only when it returns. A Ctrl-C within
 microseconds of our wake signal to a host function merges with it (POSIX merges pending SIGINTs) and is told
 as that deadline or Stop; one landing in the trampoline just before a host's body is raised once the host
-returns. The old wakeup fd comes back with `warn_on_full_buffer=False`. A stop moves the engine's epoch, so an
-unguarded store of that engine past its own deadline traps too. A guarded store keeps its callback for life:
-use it outside the guard with epoch deadlines of your own moved on SIGINT, and Python's own handler may raise
-inside the callback (a crash): give such code a store never guarded. In the fallback a stop stops every
-guarded call on its engine.
+returns. The old wakeup fd comes back with `warn_on_full_buffer=False`. A stop moves the engine's epoch: an
+unguarded store of that engine past its own deadline traps too. A guarded store keeps its callback for life,
+and Python's own SIGINT handler may raise inside it (a crash) if the epoch moves on SIGINT outside the guard:
+give such code a store never guarded.
 
-Where each part lives: the lock and calls in `_calls.py`, Ctrl-C in `_signals.py`, deadlines in `_watcher.py`,
-Stoppers in `stopper.py`, each store's Stopper and gate in `_stores.py`, reports in `stopped.py`."""
+Where each part lives: the lock and calls in `_calls.py`, Ctrl-C in `_signals.py`, deadlines and nudges in
+`_watcher.py`, Stoppers in `stopper.py`, each store's Stopper and gate in `_stores.py`, reports in `stopped.py`."""
 
 from __future__ import annotations
 
@@ -86,7 +85,7 @@ from .limits import DEFAULT_TIMEOUT, check_limits
 from .limits import UNLIMITED_FUEL as UNLIMITED_FUEL
 from .stopped import GuestStopped as GuestStopped
 from .stopped import StopReport as StopReport
-from .stopped import stopped_error, what_stopped
+from .stopped import stop_report, stopped_error, what_stopped
 from .stopper import Reason, Stopper
 from .stopper import engine_stopper as engine_stopper
 
@@ -208,8 +207,7 @@ class GuardedCall:
             _signals.SIGNALS.ctrl_c_delivered()
         self._leave()
         if kernel and error is not None and not isinstance(error, KeyboardInterrupt):
-            # Ctrl-C is KeyboardInterrupt, as everywhere in Python: a loop that
-            # catches Trap around guarded calls still stops on it.
+            # Ctrl-C is KeyboardInterrupt, as everywhere in Python: a loop catching Trap still stops on it.
             raise KeyboardInterrupt from error  # type: ignore[misc]
 
     def _spent_its_fuel(self, error: object) -> bool:
@@ -287,13 +285,7 @@ class GuardedCall:
 
     def what_stopped(self, error: BaseException | None) -> StopReport | None:
         """What stopped the call, given the error it ended with (None if it ended normally); None: nothing did."""
-        reason = what_stopped(self.reason, error)
-        if reason is None:
-            return None
-        if error is None:  # it finished as it was stopped: still a stopped call, never "returned"
-            error = stopped_error(reason) or GuestStopped("the call's fuel budget ran out")
-        consumed = self._budget - self.store.get_fuel() if reason is Reason.FUEL else None
-        return StopReport(reason, error, timeout=self.timeout, fuel_consumed=consumed)
+        return stop_report(what_stopped(self.reason, error), error, self.timeout, self._budget, self.store)
 
     def stopped_for(self, reason: Reason) -> None:
         """Record that `reason` stopped this call and those nested in it (under the lock; the caller moves epochs)."""
@@ -305,6 +297,8 @@ class GuardedCall:
         gate = self._gate
         if gate is not None:
             gate.go_on = False  # before the epoch moves: at its deadline this store traps
+            if self._state is _ACTIVE:
+                _watcher.WATCHER.nudge_later(self)  # should the caller's tick be missed
         inner = self._inner
         if inner is not None and inner.reason is None:
             # The call running in this one's host function: this guest cannot go on until it ends.
@@ -312,14 +306,21 @@ class GuardedCall:
 
     def stop_for_ctrl_c(self) -> None:
         """Stop this call for a Ctrl-C (under the lock, maybe inside a locked block of this thread)."""
-        # Straight to the call, not through the Stopper: the call may be half-way
-        # out of its Stopper's list when the handler runs.
+        # Straight to the call, not through the Stopper: it may be half-way out of the Stopper's list.
         self.stopped_for(Reason.CTRL_C)
         self.stopper.engine.increment_epoch()
 
     def stop_at_deadline(self) -> None:
         """Stop this call at its deadline (the watcher, under the lock)."""
         self._stop(Reason.DEADLINE)
+
+    def nudge(self) -> bool:
+        """Move the epoch again while this call, stopped, runs on (the watcher, under the lock); False once over."""
+        gate = self._gate
+        if self._state is not _ACTIVE or gate is None or gate.tripped:
+            return False  # over, or its store trapped at its deadline: the stop was seen
+        self.stopper.engine.increment_epoch()
+        return True
 
 
 # The handler may run anywhere in these, and raising there would leave the call's state half-changed.
@@ -330,6 +331,7 @@ _signals.never_raise_in(
     GuardedCall._nest_in,
     GuardedCall._give_back_to_the_same_store_outer,
     GuardedCall._spent_its_fuel,
+    _watcher._Watcher.nudge_later,
 )
 
 

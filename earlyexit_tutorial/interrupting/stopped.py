@@ -39,6 +39,21 @@ class StopReport:
         return f"StopReport({self.reason!r}, timeout={self.timeout!r}, fuel_consumed={self.fuel_consumed!r})"
 
 
+def stop_report(
+    reason: Reason | None, error: BaseException | None, timeout: float | None, budget: int, store: wasmtime.Store
+) -> StopReport | None:
+    """The report of a call on `store` with fuel `budget`, stopped for `reason` (None: it was not).
+
+    `error` is what the call ended with (None: it ended normally).
+    """
+    if reason is None:
+        return None
+    if error is None:  # it finished as it was stopped: still a stopped call, never "returned"
+        error = stopped_error(reason) or GuestStopped("the call's fuel budget ran out")
+    consumed = budget - store.get_fuel() if reason is Reason.FUEL else None
+    return StopReport(reason, error, timeout=timeout, fuel_consumed=consumed)
+
+
 def stopped_error(reason: Reason | None) -> BaseException | None:
     """What a host function raises in a call stopped for `reason`; None while nothing stopped it (or for fuel)."""
     if reason is None or reason is Reason.FUEL:
