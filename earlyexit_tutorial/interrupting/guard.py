@@ -85,7 +85,7 @@ from .limits import DEFAULT_TIMEOUT, check_limits
 from .limits import UNLIMITED_FUEL as UNLIMITED_FUEL
 from .stopped import GuestStopped as GuestStopped
 from .stopped import StopReport as StopReport
-from .stopped import stop_report, stopped_error, what_stopped
+from .stopped import stop_report, stopped_error
 from .stopper import Reason, Stopper
 from .stopper import engine_stopper as engine_stopper
 
@@ -285,7 +285,7 @@ class GuardedCall:
 
     def what_stopped(self, error: BaseException | None) -> StopReport | None:
         """What stopped the call, given the error it ended with (None if it ended normally); None: nothing did."""
-        return stop_report(what_stopped(self.reason, error), error, self.timeout, self._budget, self.store)
+        return stop_report(self.reason, error, self.timeout, self._budget, self.store)
 
     def stopped_for(self, reason: Reason) -> None:
         """Record that `reason` stopped this call and those nested in it (under the lock; the caller moves epochs)."""

@@ -40,12 +40,13 @@ class StopReport:
 
 
 def stop_report(
-    reason: Reason | None, error: BaseException | None, timeout: float | None, budget: int, store: wasmtime.Store
+    recorded: Reason | None, error: BaseException | None, timeout: float | None, budget: int, store: wasmtime.Store
 ) -> StopReport | None:
-    """The report of a call on `store` with fuel `budget`, stopped for `reason` (None: it was not).
+    """What stopped a call on `store` with fuel `budget` (None: nothing did), told by `what_stopped`.
 
-    `error` is what the call ended with (None: it ended normally).
+    `recorded` is the reason the guard recorded, `error` what the call ended with (None: it ended normally).
     """
+    reason = what_stopped(recorded, error)
     if reason is None:
         return None
     if error is None:  # it finished as it was stopped: still a stopped call, never "returned"
