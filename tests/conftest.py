@@ -48,6 +48,7 @@ TIERS: dict[str, tuple[str, ...]] = {
     "tests/test_guard.py::test_ctrl_c_at_random_moments_always_ends_the_call_cleanly": ("slow",),
     "tests/test_guard.py::test_ctrl_c_during_a_start_function_through_the_command_line": ("slow",),
     "tests/test_guard_neighbours.py::test_stopping_one_call_leaves_its_neighbour_on_the_same_engine_running": ("slow",),
+    "tests/test_guard_lost_tick.py::test_a_stop_next_to_a_neighbours_deadline_tick_always_ends_its_call": ("slow",),
     "tests/test_guard_keyboard_interrupt.py::test_ctrl_c_in_a_sleeping_block_raises_at_once_five_times": ("slow",),
     "tests/test_cli.py::test_ctrl_c_at_any_moment_of_start_up_is_one_line_or_nothing": ("slow",),
     "tests/test_examples.py::test_ctrl_c_at_random_moments_stops_the_guest_with_one_line_and_status_130": ("slow",),

@@ -10,6 +10,7 @@ increment does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -73,3 +74,39 @@ def test_a_stopped_call_gets_no_more_nudges_once_it_has_ended() -> None:
         spin(store)
     time.sleep(_watcher.NUDGE_FIRST * 4)  # the nudge that was due finds the call over, and forgets it
     assert call not in _watcher.WATCHER._nudges
+
+
+def test_a_stop_next_to_a_neighbours_deadline_tick_always_ends_its_call() -> None:
+    # The race for real: a neighbour's deadline ticks the epoch, and the stop comes a moment later,
+    # then nothing moves the epoch again. Before the nudge, about one trial in thirty ran on to its own
+    # 3 s deadline, and now and then one spun for ever (both ticks folded away).
+    engine = interruptible_engine()
+    module = wasmtime.Module(engine, SPIN)
+    slow = []
+    for trial in range(150):
+        stores = [wasmtime.Store(engine) for _ in range(2)]
+        spins = [wasmtime.Instance(store, module, []).exports(store)["spin"] for store in stores]
+        stopped, neighbour = guard(stores[0], timeout=3), guard(stores[1], timeout=0.02)
+        ready = threading.Barrier(3)
+
+        def run(call, store, spin, ready=ready) -> None:
+            ready.wait()
+            with contextlib.suppress(wasmtime.Trap), call:
+                spin(store)
+
+        threads = [
+            threading.Thread(target=run, args=args) for args in zip((stopped, neighbour), stores, spins, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        ready.wait()
+        time.sleep(0.02)  # the neighbour's deadline tick lands about now
+        start = time.monotonic()
+        stopped.stop()
+        threads[0].join(10)
+        took = time.monotonic() - start
+        threads[1].join(10)
+        assert not threads[0].is_alive(), f"trial {trial}: the stopped call never ended"
+        if stopped.reason is not Reason.STOP or took > 1:
+            slow.append((trial, stopped.reason, round(took, 2)))
+    assert slow == []
