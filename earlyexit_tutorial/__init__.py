@@ -30,6 +30,7 @@ _LAZY = {
     "stop_panel": "aids.widgets",
     "NotInterruptible": "interrupting.engines",
     "Reason": "interrupting.stopper",
+    "stop_every_call": "interrupting.stopper",
     "guard": "interrupting.guard",
     "interruptible_config": "interrupting.engines",
     "interruptible_engine": "interrupting.engines",
@@ -81,7 +82,7 @@ if TYPE_CHECKING:  # what editors and type checkers see; at run time __getattr__
     from .guide.typed import SignatureError, TypedRun, typed_export, typed_run
     from .interrupting.engines import NotInterruptible, interruptible_config, interruptible_engine
     from .interrupting.guard import guard
-    from .interrupting.stopper import Reason
+    from .interrupting.stopper import Reason, stop_every_call
 
 
 def __getattr__(name: str) -> object:

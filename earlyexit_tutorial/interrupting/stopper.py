@@ -108,3 +108,11 @@ def engine_stopper(engine: wasmtime.Engine) -> Stopper:
     """The Stopper of `engine`, made on first use (NotInterruptible for an engine the guard cannot stop)."""
     stopper = _STOPPERS.get(id(engine))
     return stopper if stopper is not None else Stopper(engine)
+
+
+def stop_every_call(engine: wasmtime.Engine) -> None:
+    """Stop every guarded call running on `engine` now, on every thread (a server's answer to Ctrl-C)."""
+    # Ctrl-C reaches the main thread only: a guarded call on a worker thread runs on unless told.
+    if not isinstance(engine, wasmtime.Engine):
+        raise TypeError(f"stop_every_call() needs a wasmtime.Engine, got {type(engine).__name__}")
+    engine_stopper(engine).stop(Reason.STOP)
