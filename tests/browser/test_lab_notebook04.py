@@ -4,7 +4,7 @@ The test opens the notebook, waits for a connected idle kernel, runs all cells
 (notebook:run-all-cells), checks that no cell shows an error, then reads what a
 learner reads: every request with its own outcome, the neighbours of a stopped
 request finishing with their sums, the shared exception's recipe holding, the
-process pools answering, Ctrl-C stopping the retry loop, and the load panel's
+process pools answering, Ctrl-C stopping the retry loop and the server's worker calls, and the load panel's
 full progress bar and table. A screenshot goes to screenshots/04-guests-in-a-real-program.png.
 """
 
@@ -59,6 +59,13 @@ def test_notebook_04_serves_its_requests_and_shows_the_load_run(page, lab_server
 
     ctrl_c = index_of(all_cells, lambda source: "retry_forever(time.monotonic() + 5)" in source)
     assert shown(page, ctrl_c).strip() == "Ctrl-C stopped the loop: KeyboardInterrupt"
+    server_ctrl_c = index_of(all_cells, lambda source: "stop_every_call(server.engine)" in source)
+    assert shown(page, server_ctrl_c).splitlines() == [
+        "Ctrl-C: every call on the server's engine stopped",
+        "['stopped: stop', 'stopped: stop', 'stopped: stop']",
+    ]
+    scroll_to_top(cell_at(page, server_ctrl_c))
+    full_screenshot(page, "04-server-ctrl-c")
 
     # The live load run: the bar full, the table filled in, the counts that must be zero.
     panel_cell = cell_at(page, index_of(all_cells, lambda source: source.startswith("report = load_panel(")))
