@@ -213,8 +213,7 @@ class GuardedCall:
     def _spent_its_fuel(self, error: object) -> bool:
         if isinstance(error, wasmtime.Trap):
             return error.trap_code == wasmtime.TrapCode.OUT_OF_FUEL
-        # The out-of-fuel trap was caught inside the block (or a host swallowed it): the
-        # budget is gone all the same. An unlimited budget is never spent: skip the look.
+        # An out-of-fuel trap caught in the block (or by a host) spent the budget all the same; an unlimited one never.
         return self._budget != UNLIMITED_FUEL and self.store.get_fuel() == 0
 
     def _leave(self) -> None:
@@ -285,14 +284,15 @@ class GuardedCall:
 
     def what_stopped(self, error: BaseException | None) -> StopReport | None:
         """What stopped the call, given the error it ended with (None if it ended normally); None: nothing did."""
+        if self.reason is None and error is None:
+            return None  # the common case, answered here: Example.run asks after every call
         return stop_report(self.reason, error, self.timeout, self._budget, self.store)
 
     def stopped_for(self, reason: Reason) -> None:
         """Record that `reason` stopped this call and those nested in it (under the lock; the caller moves epochs)."""
-        # A keyboard interrupt outranks what came before it.
         if self._state is _DONE or self.reason is reason:
             return
-        if self.reason is None or reason is Reason.CTRL_C:
+        if self.reason is None or reason is Reason.CTRL_C:  # a keyboard interrupt outranks what came before it
             self.reason = reason
         gate = self._gate
         if gate is not None:
