@@ -111,8 +111,7 @@ def host_call(host: Callable[..., T], args: tuple = ()) -> T:
 
     Raises the call's stopped error after a host that returned from a stopped call, so the guest goes no further.
     """
-    # STACKS.current() inline: this runs on every host call.
-    calls = STACKS.main if threading.get_ident() == MAIN_THREAD else STACKS.current()
+    calls = STACKS.current()
     if not calls:
         return host(*args)
     call = calls[-1]
